@@ -1,0 +1,1 @@
+"""Alias package: ``duckflow.connection.Connection`` is ``ductflow_core.connection.Connection``."""

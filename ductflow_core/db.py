@@ -1,0 +1,257 @@
+"""The run's one DuckDB database and the async facade a connection sees as ``self.c``.
+
+DuckDB connections are not safe to use from two threads at once, so every
+stage gets its own cursor (a DuckDB connection sharing the same database) and
+every blocking call on it runs in a worker thread, one call at a time. That is
+what lets independent stages run concurrently without DuckDB errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import duckdb
+
+from .models import Field
+from .sqlnames import quote_ident
+
+if TYPE_CHECKING:
+    import pyarrow
+
+T = TypeVar("T")
+
+DEFAULT_BATCH_SIZE = 122_880  # DuckDB's row-group size: batches come out whole.
+
+
+class Database:
+    """Owns the DuckDB database of one run and hands out per-stage facades."""
+
+    def __init__(
+        self,
+        path: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        *,
+        max_workers: int = 32,
+    ) -> None:
+        self.path = path
+        settings = {k: _setting_value(v) for k, v in (config or {}).items()}
+        self._con = duckdb.connect(path or ":memory:", config=settings)
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ductflow-db")
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._guard = threading.Lock()
+
+    @property
+    def raw(self) -> duckdb.DuckDBPyConnection:
+        """The underlying DuckDB connection, for the core's own blocking use."""
+        return self._con
+
+    def facade(self) -> StageDatabase:
+        """Return a new facade on its own DuckDB cursor."""
+        with self._guard:
+            cursor = self._con.cursor()
+            self._cursors.append(cursor)
+        return StageDatabase(cursor, self._executor, self)
+
+    def interrupt_all(self) -> None:
+        """Interrupt every query running on any cursor of this database."""
+        with self._guard:
+            cursors = list(self._cursors)
+        for cursor in cursors:
+            with contextlib.suppress(Exception):
+                cursor.interrupt()
+
+    def close(self) -> None:
+        """Stop the workers, close every cursor and the database (checkpointing a file)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._guard:
+            cursors, self._cursors = self._cursors, []
+        for cursor in cursors:
+            with contextlib.suppress(Exception):
+                cursor.close()
+        self._con.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _setting_value(value: Any) -> Any:
+    # DuckDB takes booleans and numbers in config, but wants strings for sizes.
+    return value if isinstance(value, (bool, int, float, str)) else str(value)
+
+
+class StageDatabase:
+    """Async facade over one DuckDB cursor: what a connection uses as ``self.c``.
+
+    Calls on one facade run one at a time, in a worker thread; use
+    :meth:`cursor` for a second, independent facade. Objects given to
+    :meth:`register` are visible to this facade only.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, executor: ThreadPoolExecutor, owner: Database) -> None:
+        self._con = con
+        self._executor = executor
+        self._owner = owner
+        self._lock = asyncio.Lock()
+
+    @property
+    def raw(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB cursor itself, for blocking work inside :meth:`run`."""
+        return self._con
+
+    @staticmethod
+    def quote(name: str) -> str:
+        """Quote ``name`` as a DuckDB identifier (``quote("a b")`` is ``'"a b"'``)."""
+        return quote_ident(name)
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # Stop DuckDB and wait for the worker, so no query outlives its stage.
+            with contextlib.suppress(Exception):
+                self._con.interrupt()
+            with contextlib.suppress(BaseException):
+                await future
+            raise
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run the blocking callable ``fn(*args)`` in a worker thread, in turn with this facade's other calls."""
+        async with self._lock:
+            return await self._in_thread(fn, *args)
+
+    async def sql(self, query: str, params: Any = None) -> Relation | None:
+        """Run ``query``; return a :class:`Relation` for a query that yields rows, else ``None``.
+
+        Statements (``CREATE``, ``INSERT``, …) run at once; a ``SELECT`` runs
+        when its relation is fetched.
+        """
+        rel = await self.run(lambda: self._con.sql(query, params=params))
+        return Relation(rel, self) if rel is not None else None
+
+    async def execute(self, query: str, params: Any = None) -> None:
+        """Run a statement, with ``?`` or ``$name`` parameters bound from ``params``."""
+        await self.run(lambda: self._con.execute(query, params))
+
+    async def register(self, name: str, obj: Any) -> None:
+        """Make ``obj`` (a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader) queryable as ``name``.
+
+        A RecordBatchReader is read as a stream, once, by the query that selects from it.
+        """
+        await self.run(self._con.register, name, obj)
+
+    async def unregister(self, name: str) -> None:
+        """Drop what :meth:`register` made visible as ``name``."""
+        await self.run(self._con.unregister, name)
+
+    async def table_exists(self, name: str) -> bool:
+        """Whether a table or view called ``name`` exists in the main schema."""
+        row = await self.run(
+            lambda: self._con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema() "
+                "UNION ALL SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND schema_name = current_schema()",
+                [name, name],
+            ).fetchall()
+        )
+        return any(count for (count,) in row)
+
+    async def columns(self, name: str) -> list[Field]:
+        """The fields of table or view ``name``, in column order."""
+        rows = await self.run(
+            lambda: self._con.execute(
+                "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
+                "WHERE table_name = ? AND table_schema = current_schema() ORDER BY ordinal_position",
+                [name],
+            ).fetchall()
+        )
+        return [Field(name=col, type=typ, nullable=bool(nullable)) for col, typ, nullable in rows]
+
+    async def count(self, name: str) -> int:
+        """Number of rows in table or view ``name``."""
+        row = await self.run(lambda: self._con.sql(f"SELECT count(*) FROM {quote_ident(name)}").fetchone())
+        return int(row[0]) if row else 0
+
+    async def cursor(self) -> StageDatabase:
+        """A second facade on its own DuckDB cursor, for work that must overlap this one's."""
+        return self._owner.facade()
+
+
+class Relation:
+    """A DuckDB query result whose fetching runs off the event loop."""
+
+    def __init__(self, rel: duckdb.DuckDBPyRelation, db: StageDatabase) -> None:
+        self._rel = rel
+        self._db = db
+
+    @property
+    def raw(self) -> duckdb.DuckDBPyRelation:
+        """The DuckDB relation itself."""
+        return self._rel
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names."""
+        return list(self._rel.columns)
+
+    @property
+    def types(self) -> list[str]:
+        """DuckDB type names of the columns."""
+        return [str(t) for t in self._rel.types]
+
+    async def df(self) -> Any:
+        """The whole result as a pandas DataFrame (needs pandas)."""
+        return await self._db.run(self._rel.df)
+
+    async def pl(self) -> Any:
+        """The whole result as a polars DataFrame (needs polars)."""
+        return await self._db.run(self._rel.pl)
+
+    async def arrow(self) -> pyarrow.Table:
+        """The whole result as a pyarrow Table."""
+        return await self._db.run(self._rel.to_arrow_table)
+
+    async def fetchall(self) -> list[tuple[Any, ...]]:
+        """All rows as tuples."""
+        return await self._db.run(self._rel.fetchall)
+
+    async def fetchone(self) -> tuple[Any, ...] | None:
+        """The first row, or ``None``."""
+        return await self._db.run(self._rel.fetchone)
+
+    async def record_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> AsyncIterator[pyarrow.RecordBatch]:
+        """Stream the result as pyarrow RecordBatches of at most ``batch_size`` rows.
+
+        Only one batch is in memory at a time. The facade is held for the whole
+        iteration; other calls on it wait until the stream is done.
+        """
+        async with self._db._lock:
+            reader = await self._db._in_thread(self._rel.to_arrow_reader, batch_size)
+            try:
+                while True:
+                    batch = await self._db._in_thread(_next_batch, reader)
+                    if batch is None:
+                        return
+                    yield batch
+            finally:
+                with contextlib.suppress(Exception):
+                    reader.close()
+
+    def __aiter__(self) -> AsyncIterator[pyarrow.RecordBatch]:
+        return self.record_batches()
+
+
+def _next_batch(reader: Any) -> Any:
+    try:
+        return reader.read_next_batch()
+    except StopIteration:
+        return None

@@ -1,0 +1,69 @@
+"""The one family of errors a user is meant to read.
+
+Anything raised that is *not* a :class:`DuctflowError` is a bug in Ductflow or
+in a plugin, and the CLI keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class DuctflowError(Exception):
+    """Base of every user-facing error; the CLI prints it as one line.
+
+    ``exit_code`` is what ``ductflow`` exits with when this error ends a command.
+    """
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class PipelineError(DuctflowError):
+    """The pipeline cannot be loaded or validated (bad YAML, bad keys, bad params)."""
+
+    exit_code = 2
+
+
+class PluginError(PipelineError):
+    """A connection or hook plugin cannot be found, imported or used."""
+
+
+class ConnectorError(DuctflowError):
+    """Raised by a connection to report an expected failure with a clear message.
+
+    Connections raise this (or a subclass) for failures a user can act on: a
+    refused login, a missing table, a file that does not exist. The runner adds
+    the stage and connection class in front of the message.
+    """
+
+
+class StageFailed(DuctflowError):
+    """A stage raised while the pipeline ran; names the stage, its class and the cause."""
+
+    exit_code = 1
+
+    def __init__(self, stage: str, where: str, cause: BaseException) -> None:
+        detail = str(cause) if isinstance(cause, DuctflowError) else _describe(cause)
+        super().__init__(f"stage {stage!r} ({where}) failed: {detail}")
+        self.stage = stage
+        self.cause = cause
+
+
+class RunInterrupted(DuctflowError):
+    """The run was stopped by a signal (Ctrl-C or SIGTERM)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    # DuckDB and drivers put the useful line first and context after it.
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

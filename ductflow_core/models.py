@@ -1,0 +1,180 @@
+"""The pipeline as Python objects: what a YAML file is structured into.
+
+These classes hold data only; :mod:`ductflow_core.loader` builds them from YAML
+and reports errors with file and line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import attrs
+
+StageKind = Literal["tap", "transform", "sink", "sql"]
+
+
+@attrs.frozen
+class Field:
+    """One column of a table: its name, DuckDB (or source) type, and nullability."""
+
+    name: str
+    type: str
+    nullable: bool = True
+
+
+@attrs.frozen
+class ConnectionConfiguration:
+    """Settings the core applies around every call of one connection.
+
+    ``timeout`` bounds each tap/sink/sql call in seconds; ``batch_size`` is the
+    number of rows per Arrow batch a streaming sink should ask for.
+    """
+
+    timeout: float | None = None
+    batch_size: int = 122_880
+
+
+@attrs.frozen
+class CustomConnection:
+    """Where a stage's connection class comes from and what it is given.
+
+    ``locator`` is looked up among installed plugins first; when no plugin has
+    that name, ``module`` and ``classname`` are imported.
+    """
+
+    kind: Literal["CustomConnection"] = "CustomConnection"
+    module: str | None = None
+    classname: str | None = None
+    params: dict[str, Any] = attrs.Factory(dict)
+    config: ConnectionConfiguration | None = None
+    fields: list[Field] | None = None
+    locator: str | None = None
+
+    def describe(self) -> str:
+        """A short label for messages: the locator, or ``module:classname``."""
+        if self.locator:
+            return self.locator
+        return f"{self.module}:{self.classname}"
+
+
+@attrs.frozen(kw_only=True)
+class Stage:
+    """One step of a pipeline. Its ``name`` is also the DuckDB table it makes."""
+
+    KIND: ClassVar[str] = ""
+
+    name: str
+    kind: StageKind
+    show: int = 0
+    after: list[str] = attrs.Factory(list)
+
+    @property
+    def produces_table(self) -> bool:
+        """Whether running the stage leaves a DuckDB table called ``name``."""
+        return self.kind in ("tap", "transform")
+
+
+@attrs.frozen(kw_only=True)
+class TapStage(Stage):
+    """Reads from a source through ``connection.tap(query)`` into table ``name``."""
+
+    KIND: ClassVar[str] = "tap"
+    connection: CustomConnection
+    query: str | None = None
+    materialize: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TransformStage(Stage):
+    """Runs the DuckDB query ``sql``; its result becomes table ``name``."""
+
+    KIND: ClassVar[str] = "transform"
+    sql: str
+    from_: str | None = attrs.field(default=None, alias="from_")
+    materialize: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SinkStage(Stage):
+    """Writes table ``from`` (default: the previous table) through ``connection.sink(from_name)``."""
+
+    KIND: ClassVar[str] = "sink"
+    connection: CustomConnection
+    from_: str | None = attrs.field(default=None, alias="from_")
+
+
+@attrs.frozen(kw_only=True)
+class SqlStage(Stage):
+    """Runs ``query`` on the connection's own system through ``connection.sql(query)``."""
+
+    KIND: ClassVar[str] = "sql"
+    connection: CustomConnection
+    query: str
+
+
+STAGE_CLASSES: dict[str, type[Stage]] = {cls.KIND: cls for cls in (TapStage, TransformStage, SinkStage, SqlStage)}
+
+
+@attrs.frozen
+class Settings:
+    """Pipeline-wide settings.
+
+    ``database`` is the DuckDB file (in memory when absent); ``duckdb`` holds
+    DuckDB configuration options passed when the database is opened.
+    """
+
+    database: str | None = None
+    duckdb: dict[str, Any] = attrs.Factory(dict)
+
+
+@attrs.frozen
+class Stages:
+    """A whole pipeline: its stages in file order, settings, and where it came from.
+
+    ``Stages.load(path_or_text)`` reads one from a YAML file or YAML text.
+    """
+
+    stages: list[Stage]
+    settings: Settings = Settings()
+    source: str = "<string>"
+    base_dir: Path = attrs.field(factory=Path.cwd)
+    lines: dict[tuple[Any, ...], int] = attrs.field(factory=dict, eq=False, repr=False)
+    secrets: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False)
+
+    @classmethod
+    def load(cls, path_or_text: str | Path, *, env: dict[str, str] | None = None) -> Stages:
+        """Read a pipeline from a file path or from YAML text; raise :class:`~ductflow_core.errors.PipelineError`."""
+        from .loader import load_pipeline
+
+        return load_pipeline(path_or_text, env=env)
+
+    def __iter__(self) -> Any:
+        return iter(self.stages)
+
+    def __len__(self) -> int:
+        return len(self.stages)
+
+    def __getitem__(self, key: int | str) -> Stage:
+        if isinstance(key, int):
+            return self.stages[key]
+        for stage in self.stages:
+            if stage.name == key:
+                return stage
+        raise KeyError(key)
+
+    def index(self, name: str) -> int:
+        """Position of the stage called ``name``."""
+        for i, stage in enumerate(self.stages):
+            if stage.name == name:
+                return i
+        raise KeyError(name)
+
+    def where(self, name: str, *keys: str | int) -> str:
+        """``file:line`` of the stage called ``name`` (or of one of its keys), for messages."""
+        index = self.index(name)
+        path: tuple[Any, ...] = ("stages", index, *keys)
+        while path and path not in self.lines:
+            path = path[:-1]
+        line = self.lines.get(path)
+        return f"{self.source}:{line}" if line else self.source
