@@ -8,6 +8,7 @@ as keyword arguments, and then awaits ``tap``, ``sink``, ``sql`` or
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .models import ConnectionConfiguration, Field
@@ -21,7 +22,8 @@ class Connection:
 
     Before ``init()`` runs, these are set: ``name`` (the stage name, which is
     also the DuckDB table a tap creates), ``c`` (the async DuckDB facade),
-    ``config``, ``fields``, ``locator``, ``params`` and ``materialize``. Override ``init()`` for
+    ``config``, ``fields``, ``locator``, ``params``, ``materialize`` and
+    ``base_dir``. Override ``init()`` for
     set-up instead of ``__init__``.
 
     Parameters may be declared with class annotations (``port: int = 5432``);
@@ -38,6 +40,8 @@ class Connection:
     params: dict[str, Any] = {}  # noqa: RUF012 - replaced per instance
     #: The stage's ``materialize:`` setting; ``None`` leaves the choice to the connection.
     materialize: bool | None = None
+    #: The pipeline file's folder: relative paths in params resolve against it.
+    base_dir: Path = Path()
 
     def __init__(self, **params: Any) -> None:
         self.params = dict(params)
@@ -61,6 +65,7 @@ class Connection:
         fields: list[Field] | None = None,
         locator: str | None = None,
         materialize: bool | None = None,
+        base_dir: Path | None = None,
     ) -> Connection:
         """Build an instance for stage ``name``: context first, then ``__init__(**params)``."""
         self = cls.__new__(cls)
@@ -74,6 +79,7 @@ class Connection:
             "locator": locator,
             "params": dict(params),
             "materialize": materialize,
+            "base_dir": base_dir if base_dir is not None else Path.cwd(),
         }
         if vars_ is not None:
             vars_.update(context)

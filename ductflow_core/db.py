@@ -154,16 +154,27 @@ class StageDatabase:
         """Drop what :meth:`register` made visible as ``name``."""
         await self.run(self._con.unregister, name)
 
-    async def table_exists(self, name: str) -> bool:
-        """Whether a table or view called ``name`` exists in the main schema."""
-        row = await self.run(
+    async def relation_kind(self, name: str) -> str | None:
+        """``"table"`` or ``"view"`` for what is called ``name`` in the current schema, else ``None``."""
+        rows = await self.run(
             lambda: self._con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema() "
-                "UNION ALL SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND schema_name = current_schema()",
+                "SELECT 'table' FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema() "
+                "UNION ALL SELECT 'view' FROM duckdb_views() WHERE view_name = ? AND schema_name = current_schema() "
+                "AND NOT internal",
                 [name, name],
             ).fetchall()
         )
-        return any(count for (count,) in row)
+        return str(rows[0][0]) if rows else None
+
+    async def table_exists(self, name: str) -> bool:
+        """Whether a table or view called ``name`` exists in the current schema."""
+        return await self.relation_kind(name) is not None
+
+    async def drop(self, name: str) -> None:
+        """Drop the table or view called ``name``, if there is one."""
+        kind = await self.relation_kind(name)
+        if kind is not None:
+            await self.execute(f"DROP {kind.upper()} {quote_ident(name)}")
 
     async def columns(self, name: str) -> list[Field]:
         """The fields of table or view ``name``, in column order."""
@@ -178,8 +189,8 @@ class StageDatabase:
 
     async def count(self, name: str) -> int:
         """Number of rows in table or view ``name``."""
-        row = await self.run(lambda: self._con.sql(f"SELECT count(*) FROM {quote_ident(name)}").fetchone())
-        return int(row[0]) if row else 0
+        rows = await self.run(lambda: self._con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchall())
+        return int(rows[0][0]) if rows else 0
 
     async def cursor(self) -> StageDatabase:
         """A second facade on its own DuckDB cursor, for work that must overlap this one's."""
@@ -226,7 +237,8 @@ class Relation:
 
     async def fetchone(self) -> tuple[Any, ...] | None:
         """The first row, or ``None``."""
-        return await self._db.run(self._rel.fetchone)
+        rows = await self._db.run(lambda: self._rel.limit(1).fetchall())
+        return rows[0] if rows else None
 
     async def record_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> AsyncIterator[pyarrow.RecordBatch]:
         """Stream the result as pyarrow RecordBatches of at most ``batch_size`` rows.

@@ -141,6 +141,7 @@ class Stages:
     base_dir: Path = attrs.field(factory=Path.cwd)
     lines: dict[tuple[Any, ...], int] = attrs.field(factory=dict, eq=False, repr=False)
     secrets: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False)
+    secret_paths: frozenset[tuple[Any, ...]] = attrs.field(default=frozenset(), eq=False, repr=False)
 
     @classmethod
     def load(cls, path_or_text: str | Path, *, env: dict[str, str] | None = None) -> Stages:
@@ -170,11 +171,10 @@ class Stages:
                 return i
         raise KeyError(name)
 
-    def where(self, name: str, *keys: str | int) -> str:
-        """``file:line`` of the stage called ``name`` (or of one of its keys), for messages."""
-        index = self.index(name)
-        path: tuple[Any, ...] = ("stages", index, *keys)
-        while path and path not in self.lines:
-            path = path[:-1]
-        line = self.lines.get(path)
-        return f"{self.source}:{line}" if line else self.source
+    def error_text(self, name: str, keys: tuple[str | int, ...], message: str) -> str:
+        """``file:line: stage 'name': key.path: message`` for a problem found after loading."""
+        from .where import format_error
+
+        path = ("stages", self.index(name), *keys)
+        label = lambda i: f"stage {self.stages[i].name!r}"  # noqa: E731
+        return format_error(self.source, self.lines, self.secret_paths, label, path, message)

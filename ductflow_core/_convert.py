@@ -1,0 +1,202 @@
+"""The one cattrs converter that turns YAML data into Ductflow's objects.
+
+It is strict where YAML is loose: ``"5"`` is not an int and ``"yes"`` is not a
+bool, so a wrong type is reported instead of guessed. Errors come back as
+``(path, message)`` pairs, the path being a tuple of keys and indexes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+import cattrs.cols as cols
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+Path_ = tuple[Any, ...]
+
+
+class TypeMismatch(TypeError):
+    """A YAML value is not of the type a field declares."""
+
+    def __init__(self, expected: str, value: Any) -> None:
+        super().__init__(f"expected {expected}, got {describe_value(value)}")
+        self.value = value
+
+
+def describe_value(value: Any) -> str:
+    """Show a YAML value the way a user wrote it: ``'abc'``, ``12``, ``a list``."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _strict_str(value: Any, _: type) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeMismatch("a string", value)
+
+
+def _strict_int(value: Any, _: type) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise TypeMismatch("int", value)
+
+
+def _strict_float(value: Any, _: type) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise TypeMismatch("a number", value)
+
+
+def _strict_bool(value: Any, _: type) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeMismatch("true or false", value)
+
+
+def _path(value: Any, _: type) -> Path:
+    if isinstance(value, str):
+        return Path(value)
+    raise TypeMismatch("a path", value)
+
+
+def _list_factory(typ: Any, conv: cattrs.Converter) -> Any:
+    inner = cols.list_structure_factory(typ, conv)
+
+    def structure_list(value: Any, cls: Any) -> Any:
+        # A YAML string is iterable but is never meant as a list of its characters.
+        if not isinstance(value, (list, tuple)):
+            raise TypeMismatch("a list", value)
+        return inner(value, cls)
+
+    return structure_list
+
+
+def _mapping_factory(typ: Any, conv: cattrs.Converter) -> Any:
+    inner = cols.mapping_structure_factory(typ, conv)
+
+    def structure_mapping(value: Any, cls: Any) -> Any:
+        if not isinstance(value, dict):
+            raise TypeMismatch("a mapping", value)
+        return inner(value, cls)
+
+    return structure_mapping
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook_factory(cols.is_mutable_sequence, _list_factory)
+    conv.register_structure_hook_factory(cols.is_mapping, _mapping_factory)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(float, _strict_float)
+    conv.register_structure_hook(bool, _strict_bool)
+    conv.register_structure_hook(Path, _path)
+    return conv
+
+
+CONVERTER = _make_converter()
+
+
+def structure(data: Any, cls: type[Any]) -> Any:
+    """Structure ``data`` into ``cls`` with the shared converter."""
+    return CONVERTER.structure(data, cls)
+
+
+def field_aliases(cls: type[Any]) -> dict[str, str]:
+    """Map each attrs field's Python name to the key users write (``from_`` is ``from``)."""
+    return {a.name: a.name.rstrip("_") for a in attrs.fields(cls)} if attrs.has(cls) else {}
+
+
+def flatten(exc: BaseException, cls: type[Any] | None = None, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
+    """Turn a cattrs error tree into ``(path, message)`` pairs, leaves only."""
+    if isinstance(exc, ForbiddenExtraKeysError):
+        known = sorted(field_aliases(exc.cl).values()) if exc.cl else []
+        for key in sorted(exc.extra_fields):
+            yield (*path, key), unknown_key_message(key, known)
+        return
+    if isinstance(exc, ClassValidationError):
+        aliases = field_aliases(exc.cl) if hasattr(exc, "cl") else {}
+        for sub in exc.exceptions:
+            note = _note(sub)
+            if note is None:
+                yield from flatten(sub, None, path)
+                continue
+            name, typ = note
+            key = aliases.get(name, name)
+            if isinstance(sub, KeyError):
+                yield (*path, key), "missing required key"
+            else:
+                yield from flatten(sub, typ, (*path, key))
+        return
+    if isinstance(exc, IterableValidationError):
+        for sub in exc.exceptions:
+            index = _index_note(sub)
+            yield from flatten(sub, None, (*path, index) if index is not None else path)
+        return
+    if isinstance(exc, TypeMismatch):
+        yield path, str(exc)
+        return
+    yield path, _plain_message(exc, cls)
+
+
+def _note(exc: BaseException) -> tuple[str, Any] | None:
+    for note in getattr(exc, "__notes__", ()):
+        if hasattr(note, "name") and hasattr(note, "type"):
+            return note.name, note.type
+    return None
+
+
+def _index_note(exc: BaseException) -> Any:
+    # List items carry an index; mapping values carry their key under the same name.
+    for note in getattr(exc, "__notes__", ()):
+        if hasattr(note, "index"):
+            return note.index
+    return None
+
+
+def _plain_message(exc: BaseException, cls: type[Any] | None) -> str:
+    text = str(exc)
+    if "not in literal" in text or "Literal" in text:
+        return f"expected one of {_literal_choices(cls)}, got {describe_value(getattr(exc, 'value', None) or _value_from(text))}"
+    if isinstance(exc, (TypeError, ValueError)) and cls is not None:
+        return f"expected {_type_name(cls)}: {text}"
+    return text
+
+
+def _value_from(text: str) -> Any:
+    # cattrs' literal error reads "<value> not in literal <choices>".
+    return text.split(" not in literal", 1)[0].strip()
+
+
+def _literal_choices(cls: Any) -> str:
+    args = getattr(cls, "__args__", ())
+    choices = [a for a in args if a is not type(None)]
+    flat: list[Any] = []
+    for choice in choices:
+        flat.extend(getattr(choice, "__args__", (choice,)))
+    return ", ".join(repr(c) for c in flat) or "the allowed values"
+
+
+def _type_name(cls: Any) -> str:
+    return getattr(cls, "__name__", None) or str(cls).replace("typing.", "")
+
+
+def unknown_key_message(key: str, known: list[str]) -> str:
+    """``unknown key 'prot' (did you mean 'port'?)`` with the closest known key, if any."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else (f"; expected one of: {', '.join(known)}" if known else "")
+    return f"unknown key {key!r}{hint}"

@@ -1,0 +1,81 @@
+"""Load, validate and run pipelines from Python; the CLI is a thin layer over this."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+
+import pluggy
+
+from .discovery import Registry, default_registry
+from .errors import PipelineError
+from .models import Stages
+from .output import Output
+from .plugins import Hooks, make_plugin_manager
+from .resolve import Resolved, resolve_pipeline
+from .runner import StageResult
+
+
+def load(path_or_text: str | Path) -> Stages:
+    """Load a pipeline file (or YAML text); see :meth:`Stages.load`."""
+    return Stages.load(path_or_text)
+
+
+def validate(
+    pipeline: Stages, *, registry: Registry | None = None, stages: Iterable[str] | None = None
+) -> dict[str, Resolved]:
+    """Resolve every connection and check its params without running anything."""
+    from . import plan
+
+    names = None
+    if stages is not None:
+        stages = list(stages)
+        for name in stages:
+            if name not in {s.name for s in pipeline.stages}:
+                raise PipelineError(f"{pipeline.source}: no stage is called {name!r}")
+        names = plan.select(pipeline, stages)
+    return resolve_pipeline(pipeline, registry or default_registry(), names)
+
+
+def database_path(pipeline: Stages, override: str | None = None) -> str | None:
+    """The DuckDB file of a run: ``override`` as given, else ``database:`` relative to the pipeline's folder."""
+    if override:
+        return override
+    if pipeline.settings.database:
+        path = Path(pipeline.settings.database)
+        return str(path if path.is_absolute() else pipeline.base_dir / path)
+    return None
+
+
+async def arun(
+    pipeline: Stages,
+    *,
+    database: str | None = None,
+    stages: Iterable[str] | None = None,
+    pm: pluggy.PluginManager | None = None,
+    output: Output | None = None,
+    registry: Registry | None = None,
+) -> list[StageResult]:
+    """Run ``pipeline`` (or the named ``stages`` and what they need); return one result per stage."""
+    from .db import Database
+    from .runner import RunContext, run_stages
+
+    registry = registry or default_registry()
+    names = list(stages) if stages is not None else None
+    resolved = validate(pipeline, registry=registry, stages=names)
+    pm = pm or make_plugin_manager(registry=registry)
+    output = output or Output(secrets=pipeline.secrets)
+    db = Database(database_path(pipeline, database), pipeline.settings.duckdb)
+    try:
+        run = RunContext(pipeline, db, Hooks(pm), resolved, output)
+        return await run_stages(run, names)
+    finally:
+        db.close()
+
+
+def run(pipeline: Stages | str | Path, **kwargs: object) -> list[StageResult]:
+    """Load (when given a path or text) and run a pipeline; see :func:`arun`."""
+    if not isinstance(pipeline, Stages):
+        pipeline = load(pipeline)
+    return asyncio.run(arun(pipeline, **kwargs))  # type: ignore[arg-type]

@@ -1,0 +1,30 @@
+"""One module per ``ductflow`` subcommand, each with ``main(args) -> int``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable
+
+from ..errors import DuctflowError
+
+
+def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run ``command``; print a Ductflow error as one line (traceback with ``--verbose``)."""
+    try:
+        return command(args)
+    except DuctflowError as exc:
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        print(f"error: {_mask(args, str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _mask(args: argparse.Namespace, text: str) -> str:
+    for secret in sorted(getattr(args, "secrets", ()), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text

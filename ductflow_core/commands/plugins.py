@@ -1,0 +1,30 @@
+"""``ductflow plugins``: installed connection locators and hook plugins, with their distributions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..discovery import default_registry
+
+
+def main(args: argparse.Namespace) -> int:
+    """List plugins as a table, or as JSON with ``--json``."""
+    registry = default_registry()
+    rows = [
+        {"kind": "connection", "name": i.name, "target": i.value, "distribution": i.dist, "version": i.version}
+        for i in registry.locators()
+    ] + [
+        {"kind": "hooks", "name": i.name, "target": i.value, "distribution": i.dist, "version": i.version}
+        for i in registry.hook_plugins()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no plugins installed")
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        print(f"{r['kind']:<10}  {r['name']:<{width}}  {r['distribution']} {r['version']}  ({r['target']})")
+    return 0

@@ -1,0 +1,70 @@
+"""The default ``ductflow_run_stage``: what running each kind of stage means."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+
+from .. import hookimpl
+from ..db import StageDatabase
+from ..errors import ConnectorError
+from ..models import SinkStage, SqlStage, Stage, TapStage, TransformStage
+from ..runner import RunContext, StageResult
+from ..sqlnames import quote_ident
+
+
+@hookimpl(trylast=True)
+def ductflow_run_stage(stage: Stage, run: RunContext) -> Awaitable[StageResult]:
+    """Run ``stage`` according to its kind."""
+    return _run(stage, run)
+
+
+async def _run(stage: Stage, run: RunContext) -> StageResult:
+    started = time.perf_counter()
+    facade = run.database.facade()
+    if isinstance(stage, TransformStage):
+        rows = await _transform(stage, facade)
+        if stage.show:
+            await run.output.show(stage, await facade.columns(stage.name), facade, stage.name)
+        return StageResult(stage.name, stage.kind, rows, time.perf_counter() - started)
+    connection = run.connect(stage, facade)
+    try:
+        rows = None
+        shown_table: str | None = None
+        if isinstance(stage, TapStage):
+            await facade.drop(stage.name)
+            rows = await run.hooks.tap(stage, connection, stage.query)
+            kind = await facade.relation_kind(stage.name)
+            if kind is None:
+                raise ConnectorError(f"the tap finished without creating table {quote_ident(stage.name)}")
+            rows = await _rows(facade, stage.name, kind, rows)
+            shown_table = stage.name
+        elif isinstance(stage, SinkStage):
+            source = run.input_of(stage)
+            assert source is not None  # the loader refuses a sink without input
+            rows = await run.hooks.sink(stage, connection, source)
+            rows = await _rows(facade, source, await facade.relation_kind(source), rows)
+            shown_table = source
+        elif isinstance(stage, SqlStage):
+            await run.hooks.sql(stage, connection, stage.query)
+        if stage.show:
+            fields = await run.hooks.show_schema(stage, connection)
+            await run.output.show(stage, fields, facade, shown_table)
+    finally:
+        await connection.close()
+    return StageResult(stage.name, stage.kind, rows, time.perf_counter() - started)
+
+
+async def _transform(stage: TransformStage, facade: StageDatabase) -> int | None:
+    await facade.drop(stage.name)
+    as_view = stage.materialize is False
+    what = "VIEW" if as_view else "TABLE"
+    await facade.execute(f"CREATE {what} {quote_ident(stage.name)} AS {stage.sql}")
+    return None if as_view else await facade.count(stage.name)
+
+
+async def _rows(facade: StageDatabase, table: str, kind: str | None, reported: int | None) -> int | None:
+    # Counting a table is cheap; counting a view would read its source again.
+    if isinstance(reported, int) and not isinstance(reported, bool):
+        return reported
+    return await facade.count(table) if kind == "table" else None

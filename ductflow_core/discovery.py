@@ -1,0 +1,164 @@
+"""Find connection classes: installed entry points first, then ``module``/``classname``.
+
+Entry points are read from distribution metadata, which is cheap; a plugin's
+code is imported only when a pipeline names its locator, one at a time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib
+import inspect
+import sys
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import PluginError
+
+CONNECTIONS_GROUP = "ductflow.connections"
+HOOKS_GROUP = "ductflow"
+
+
+@attrs.frozen
+class PluginInfo:
+    """One entry point: its name (the locator), target, group and the distribution that ships it."""
+
+    name: str
+    value: str
+    group: str
+    dist: str
+    version: str
+    entry_point: metadata.EntryPoint = attrs.field(eq=False, repr=False)
+
+    @property
+    def origin(self) -> str:
+        """``distribution version``, for messages."""
+        return f"{self.dist} {self.version}"
+
+
+class Registry:
+    """The entry points of a set of distributions (by default: everything installed)."""
+
+    def __init__(self, distributions: Iterable[metadata.Distribution] | None = None) -> None:
+        self._distributions = distributions
+        self._loaded: dict[str, type[Any]] = {}
+
+    @functools.cached_property
+    def _by_group(self) -> dict[str, dict[str, list[PluginInfo]]]:
+        dists = self._distributions if self._distributions is not None else metadata.distributions()
+        groups: dict[str, dict[str, list[PluginInfo]]] = {CONNECTIONS_GROUP: {}, HOOKS_GROUP: {}}
+        seen: set[tuple[str, str, str]] = set()
+        for dist in dists:
+            dist_name = dist.metadata["Name"] or "?"
+            for ep in dist.entry_points:
+                if ep.group not in groups:
+                    continue
+                key = (ep.group, ep.name, dist_name.lower())
+                if key in seen:  # one distribution visible twice on sys.path
+                    continue
+                seen.add(key)
+                info = PluginInfo(ep.name, ep.value, ep.group, dist_name, dist.version or "?", ep)
+                groups[ep.group].setdefault(ep.name, []).append(info)
+        return groups
+
+    def locators(self) -> list[PluginInfo]:
+        """Every installed connection entry point, sorted by locator."""
+        return sorted((i for infos in self._by_group[CONNECTIONS_GROUP].values() for i in infos), key=lambda i: i.name)
+
+    def hook_plugins(self) -> list[PluginInfo]:
+        """Every installed hook plugin entry point (group ``ductflow``)."""
+        return sorted((i for infos in self._by_group[HOOKS_GROUP].values() for i in infos), key=lambda i: i.name)
+
+    def has(self, locator: str) -> bool:
+        """Whether an installed distribution provides ``locator``."""
+        return locator in self._by_group[CONNECTIONS_GROUP]
+
+    def info(self, locator: str) -> PluginInfo:
+        """The one entry point for ``locator``; raise when none or several distributions claim it."""
+        infos = self._by_group[CONNECTIONS_GROUP].get(locator)
+        if not infos:
+            raise PluginError(self.unknown_message(locator))
+        if len(infos) > 1:
+            sides = " and ".join(f"{i.origin} ({i.value})" for i in infos)
+            raise PluginError(f"locator {locator!r} is claimed by two distributions: {sides}; uninstall one")
+        return infos[0]
+
+    def unknown_message(self, locator: str) -> str:
+        """``unknown locator 'cvs' (did you mean 'csv'?); installed: csv, json, parquet``."""
+        names = sorted(self._by_group[CONNECTIONS_GROUP])
+        close = difflib.get_close_matches(locator, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        installed = ", ".join(names) if names else "none"
+        return f"unknown locator {locator!r}{hint}; installed locators: {installed}"
+
+    def connection_class(self, locator: str) -> type[Any]:
+        """Import and return the class behind ``locator`` (once; later calls reuse it)."""
+        if locator not in self._loaded:
+            info = self.info(locator)
+            obj = load_entry_point(info)
+            self._loaded[locator] = check_connection_class(obj, f"locator {locator!r} ({info.origin})")
+        return self._loaded[locator]
+
+
+def load_entry_point(info: PluginInfo) -> Any:
+    """Import one entry point; an import failure names the plugin and its distribution, cause kept."""
+    try:
+        return info.entry_point.load()
+    except Exception as exc:
+        raise PluginError(
+            f"plugin {info.name!r} from distribution {info.origin} failed to import ({info.value}): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def import_class(module: str, classname: str, base_dir: Path | None = None) -> type[Any]:
+    """Import ``module`` (with ``base_dir`` first on ``sys.path``) and return its ``classname``."""
+    if base_dir is not None and str(base_dir) not in sys.path:
+        sys.path.insert(0, str(base_dir))
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name) and (module == exc.name or module[len(exc.name)] == "."):
+            where = f"{base_dir} or sys.path" if base_dir else "sys.path"
+            raise PluginError(f"module {module!r} not found (looked in {where})") from exc
+        raise PluginError(f"importing module {module!r} failed: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        raise PluginError(f"importing module {module!r} failed: {type(exc).__name__}: {exc}") from exc
+    obj = getattr(mod, classname, None)
+    if obj is None:
+        names = [n for n, v in vars(mod).items() if inspect.isclass(v)]
+        close = difflib.get_close_matches(classname, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise PluginError(f"module {module!r} has no class {classname!r}{hint}")
+    return check_connection_class(obj, f"{module}.{classname}")
+
+
+_METHODS = ("tap", "sink", "sql", "show_schema", "close")
+
+
+def check_connection_class(obj: Any, label: str) -> type[Any]:
+    """Return ``obj`` if it is a Connection subclass whose operations are all ``async def``."""
+    from .connection import Connection
+
+    if not (inspect.isclass(obj) and issubclass(obj, Connection)):
+        raise PluginError(f"{label} is not a Connection subclass (derive it from ductflow_core.connection.Connection)")
+    for method in _METHODS:
+        fn = getattr(obj, method)
+        if not inspect.iscoroutinefunction(fn):
+            raise PluginError(f"{label}.{method} must be 'async def' (every connection method is awaited)")
+    return obj
+
+
+_DEFAULT: list[Registry] = []
+
+
+def default_registry() -> Registry:
+    """The registry of everything installed, built on first use."""
+    if not _DEFAULT:
+        _DEFAULT.append(Registry())
+    return _DEFAULT[0]

@@ -1,0 +1,154 @@
+"""Load a pipeline file into :class:`~ductflow_core.models.Stages`, with errors that point at file:line.
+
+Every error names the file, the line, the stage and the key path inside it:
+``pipeline.yaml:14: stage 'MySqlWriter': connection.params.port: expected int, got 'abc'``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import _convert, where, yamlsource
+from .errors import PipelineError
+from .models import STAGE_CLASSES, Settings, Stage, Stages
+
+Path_ = tuple[Any, ...]
+_TOP_KEYS = ["stages", "database", "duckdb"]
+
+
+class _Context:
+    """What an error message needs: the source name, the line map and the raw data."""
+
+    def __init__(self, source: str, doc: yamlsource.Document) -> None:
+        self.source = source
+        self.doc = doc
+
+    def line(self, path: Path_) -> int | None:
+        return where.line_of(self.doc.lines, path)
+
+    def stage_label(self, index: int) -> str:
+        stages = self.doc.data.get("stages") if isinstance(self.doc.data, dict) else None
+        raw = stages[index] if isinstance(stages, list) and index < len(stages) else None
+        name = raw.get("name") if isinstance(raw, dict) else None
+        return f"stage {name!r}" if isinstance(name, str) else f"stage #{index + 1}"
+
+    def error(self, path: Path_, message: str) -> PipelineError:
+        text = where.format_error(self.source, self.doc.lines, self.doc.secret_paths, self.stage_label, path, message)
+        return PipelineError(text)
+
+
+def _read(path_or_text: str | Path) -> tuple[str, str, Path]:
+    if isinstance(path_or_text, Path) or ("\n" not in path_or_text and path_or_text.endswith((".yaml", ".yml"))):
+        path = Path(path_or_text)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise PipelineError(f"{path}: no such pipeline file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PipelineError(f"{path}: cannot read the pipeline file: {exc}") from None
+        return text, str(path), path.resolve().parent
+    return path_or_text, "<string>", Path.cwd()
+
+
+def load_pipeline(path_or_text: str | Path, *, env: Mapping[str, str] | None = None) -> Stages:
+    """Read, interpolate, structure and check a pipeline; raise :class:`PipelineError` on the first problem."""
+    text, source, base_dir = _read(path_or_text)
+    doc = yamlsource.parse(text, source, os.environ if env is None else env)
+    ctx = _Context(source, doc)
+    data = _normalise_top(doc, ctx)
+    doc.data = data
+    if doc.missing_vars:
+        path, name = doc.missing_vars[0]
+        raise ctx.error(path, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")
+    settings = _structure(ctx, {k: v for k, v in data.items() if k != "stages"}, Settings, ())
+    stages = [_stage(ctx, raw, i) for i, raw in enumerate(data["stages"])]
+    pipeline = Stages(
+        stages=stages,
+        settings=settings,
+        source=source,
+        base_dir=base_dir,
+        lines=dict(doc.lines),
+        secrets=frozenset(doc.secrets),
+        secret_paths=frozenset(doc.secret_paths),
+    )
+    from .plan import check_references
+
+    check_references(pipeline, lambda path, msg: ctx.error(path, msg))
+    return pipeline
+
+
+def _normalise_top(doc: yamlsource.Document, ctx: _Context) -> dict[str, Any]:
+    data = doc.data
+    if data is None:
+        raise PipelineError(f"{ctx.source}: the pipeline is empty; write a list of stages, or a mapping with 'stages:'")
+    if isinstance(data, list):
+        # The list form: shift every recorded path under "stages" so both forms share one line map.
+        doc.lines = {("stages", *p): line for p, line in doc.lines.items()}
+        doc.secret_paths = {("stages", *p) for p in doc.secret_paths}
+        doc.missing_vars = [(("stages", *p), n) for p, n in doc.missing_vars]
+        data = {"stages": data}
+    if not isinstance(data, dict):
+        raise ctx.error((), f"expected a list of stages or a mapping with 'stages:', got {_convert.describe_value(data)}")
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise ctx.error((key,), _convert.unknown_key_message(key, _TOP_KEYS))
+    if "stages" not in data:
+        raise ctx.error((), "missing key 'stages' (the list of stages)")
+    if not isinstance(data["stages"], list):
+        raise ctx.error(("stages",), f"expected a list of stages, got {_convert.describe_value(data['stages'])}")
+    if not data["stages"]:
+        raise ctx.error(("stages",), "the pipeline has no stages")
+    return data
+
+
+def _stage(ctx: _Context, raw: Any, index: int) -> Stage:
+    path: Path_ = ("stages", index)
+    if not isinstance(raw, dict):
+        raise ctx.error(path, f"expected a mapping with 'name' and 'kind', got {_convert.describe_value(raw)}")
+    if "name" not in raw:
+        raise ctx.error(path, "missing key 'name'")
+    if not isinstance(raw["name"], str) or not raw["name"]:
+        raise ctx.error((*path, "name"), f"expected a non-empty string, got {_convert.describe_value(raw['name'])}")
+    if "kind" not in raw:
+        raise ctx.error(path, f"missing key 'kind' (one of {', '.join(STAGE_CLASSES)})")
+    kind = raw["kind"]
+    if kind not in STAGE_CLASSES:
+        close = difflib.get_close_matches(str(kind), list(STAGE_CLASSES), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        choices = ", ".join(STAGE_CLASSES)
+        raise ctx.error((*path, "kind"), f"unknown stage kind {kind!r}; expected one of {choices}{hint}")
+    data = dict(raw)
+    if "from" in data:
+        data["from_"] = data.pop("from")
+    if isinstance(data.get("connection"), dict):
+        data["connection"] = _short_form(data["connection"])
+    if isinstance(data.get("show"), bool):
+        data["show"] = 10 if data["show"] else 0
+    return _structure(ctx, data, STAGE_CLASSES[kind], path)
+
+
+def _short_form(conn: dict[str, Any]) -> dict[str, Any]:
+    """``kind: csv`` means ``kind: CustomConnection`` with ``locator: csv``."""
+    kind = conn.get("kind", "CustomConnection")
+    if isinstance(kind, str) and kind != "CustomConnection" and "locator" not in conn:
+        conn = {**conn, "kind": "CustomConnection", "locator": kind}
+    elif "kind" not in conn:
+        conn = {**conn, "kind": "CustomConnection"}
+    return conn
+
+
+def _structure(ctx: _Context, data: dict[str, Any], cls: type[Any], path: Path_) -> Any:
+    try:
+        return _convert.structure(data, cls)
+    except Exception as exc:
+        problems = list(_convert.flatten(exc, cls))
+        if not problems:  # pragma: no cover - a converter failure we cannot explain
+            raise
+        sub, message = min(problems, key=lambda p: ctx.line((*path, *p[0])) or 0)
+        sub = tuple("from" if part == "from_" else part for part in sub)
+        extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ctx.error((*path, *sub), message + extra) from None

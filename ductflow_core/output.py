@@ -1,0 +1,86 @@
+"""What a run prints: ``show:`` blocks on stdout, status lines on stderr, secrets masked."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .models import Field, Stage
+from .sqlnames import quote_ident
+
+if TYPE_CHECKING:
+    from .db import StageDatabase
+
+_MAX_CELL = 40
+
+
+class Output:
+    """Where a run writes; masks every secret value (from ``${VAR}``) before it is printed."""
+
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        # Longest first, so a secret containing another is masked whole.
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._lock = asyncio.Lock()
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret value replaced by ``***``."""
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def status(self, line: str, *, end: str = "\n") -> None:
+        """A progress or summary line, on stderr."""
+        self.err.write(self.mask(line) + end)
+        self.err.flush()
+
+    async def show(self, stage: Stage, fields: Sequence[Field], facade: StageDatabase, table: str | None) -> None:
+        """Print a stage's schema and, when it has a table, its first ``stage.show`` rows."""
+        rows: list[tuple[Any, ...]] = []
+        columns: list[str] = []
+        if table is not None and stage.show > 0:
+            rel = await facade.sql(f"SELECT * FROM {quote_ident(table)} LIMIT {int(stage.show)}")
+            if rel is not None:
+                columns = rel.columns
+                rows = await rel.fetchall()
+        text = render_show(stage.name, fields, columns, rows)
+        async with self._lock:
+            self.out.write(self.mask(text))
+            self.out.flush()
+
+
+def render_show(name: str, fields: Sequence[Field], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """The text of a ``show:`` block: a schema list, then a table of rows."""
+    lines = [f"── {name} ──", "schema:"]
+    width = max((len(f.name) for f in fields), default=0)
+    for f in fields:
+        lines.append(f"  {f.name.ljust(width)}  {f.type}{'' if f.nullable else ' NOT NULL'}")
+    if not fields:
+        lines.append("  (no fields)")
+    if columns:
+        lines.append(f"first {len(rows)} row{'s' if len(rows) != 1 else ''}:")
+        lines.extend("  " + line for line in render_table(columns, rows))
+    return "\n".join(lines) + "\n"
+
+
+def render_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A plain-text table with a header row and aligned columns."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    header = " | ".join(c.ljust(w) for c, w in zip(columns, widths))
+    rule = "-+-".join("-" * w for w in widths)
+    return [header, rule, *(" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells)]
+
+
+def _cell(value: Any) -> str:
+    text = "NULL" if value is None else str(value)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"

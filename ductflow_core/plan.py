@@ -1,0 +1,166 @@
+"""Which stage waits for which: the dependency graph of a pipeline.
+
+Rules, in the order a reader of a pipeline expects them:
+
+* a sink reads ``from`` (default: the nearest table-making stage before it);
+* a transform waits for every earlier stage its SQL names, and for ``from``
+  when given; naming none, it waits for the stage before it;
+* an ``sql`` stage is a sequence point: it waits for the stage before it, and
+  the stage after it waits for it (DDL before a sink, ANALYZE after one);
+* ``after:`` adds explicit waits to any stage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .errors import PipelineError
+from .models import SinkStage, SqlStage, Stage, Stages, TransformStage
+
+ErrorFactory = Callable[[tuple[Any, ...], str], PipelineError]
+
+# Strings and comments are dropped before looking for names, so 'orders' in a literal is no reference.
+_SQL_TOKENS = re.compile(
+    r"""'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|"((?:[^"]|"")*)"|([A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)""",
+    re.DOTALL,
+)
+
+
+def sql_names(sql: str) -> set[str]:
+    """Identifiers (quoted or bare) that appear in ``sql``, outside strings and comments."""
+    names: set[str] = set()
+    for match in _SQL_TOKENS.finditer(sql):
+        quoted, bare = match.group(1), match.group(2)
+        if quoted is not None:
+            names.add(quoted.replace('""', '"'))
+        elif bare is not None:
+            names.add(bare)
+            names.add(bare.lower())
+    return names
+
+
+def _previous_table(stages: list[Stage], index: int) -> str | None:
+    for stage in reversed(stages[:index]):
+        if stage.produces_table:
+            return stage.name
+    return None
+
+
+def input_of(pipeline: Stages, stage: Stage) -> str | None:
+    """The table a sink or transform reads by default: ``from``, else the nearest table before it."""
+    explicit = getattr(stage, "from_", None)
+    if explicit:
+        return str(explicit)
+    return _previous_table(pipeline.stages, pipeline.index(stage.name))
+
+
+def dependencies(pipeline: Stages) -> dict[str, set[str]]:
+    """``{stage: stages it waits for}`` under the rules in this module's docstring."""
+    stages = pipeline.stages
+    deps: dict[str, set[str]] = {s.name: set(s.after) for s in stages}
+    lowered = {s.name.lower(): s.name for s in stages}
+    for i, stage in enumerate(stages):
+        mine = deps[stage.name]
+        if isinstance(stage, SinkStage):
+            source = input_of(pipeline, stage)
+            if source:
+                mine.add(source)
+        elif isinstance(stage, TransformStage):
+            earlier = {s.name for s in stages[:i]}
+            named = sql_names(stage.sql)
+            found = {n for n in earlier if n in named} | {lowered[n] for n in named if n in lowered and lowered[n] in earlier}
+            if stage.from_:
+                found.add(stage.from_)
+            if not found and i > 0:
+                found.add(stages[i - 1].name)
+            mine |= found
+        if isinstance(stage, SqlStage) and i > 0:
+            mine.add(stages[i - 1].name)
+        if i > 0 and isinstance(stages[i - 1], SqlStage):
+            mine.add(stages[i - 1].name)
+    return deps
+
+
+def check_references(pipeline: Stages, error: ErrorFactory) -> None:
+    """Raise for a duplicate name, a ``from``/``after`` naming nothing or no table, a sink with no input, a cycle."""
+    seen: dict[str, int] = {}
+    for i, stage in enumerate(pipeline.stages):
+        if stage.name in seen:
+            first = pipeline.lines.get(("stages", seen[stage.name], "name"))
+            raise error(
+                ("stages", i, "name"),
+                f"duplicate stage name {stage.name!r}; the first is at {pipeline.source}:{first}",
+            )
+        seen[stage.name] = i
+    by_name = {s.name: s for s in pipeline.stages}
+    for i, stage in enumerate(pipeline.stages):
+        source = getattr(stage, "from_", None)
+        if source is not None:
+            _check_input(pipeline, by_name, stage, i, source, error)
+        elif isinstance(stage, SinkStage) and _previous_table(pipeline.stages, i) is None:
+            raise error(("stages", i), "a sink needs an input: no tap or transform comes before it (or set 'from')")
+        for j, name in enumerate(stage.after):
+            if name not in by_name:
+                raise error(("stages", i, "after", j), _no_stage(name, by_name))
+    order(pipeline, error)
+
+
+def _check_input(
+    pipeline: Stages, by_name: dict[str, Stage], stage: Stage, i: int, source: str, error: ErrorFactory
+) -> None:
+    if source not in by_name:
+        raise error(("stages", i, "from"), _no_stage(source, by_name))
+    if not by_name[source].produces_table:
+        raise error(("stages", i, "from"), f"stage {source!r} is a {by_name[source].kind} stage and makes no table")
+    if source == stage.name:
+        raise error(("stages", i, "from"), "a stage cannot read its own output")
+
+
+def _no_stage(name: str, by_name: dict[str, Stage]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(by_name), n=1)
+    return f"no stage is called {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def order(pipeline: Stages, error: ErrorFactory | None = None) -> list[str]:
+    """Stage names in an order that respects every dependency; raise on a cycle."""
+    deps = dependencies(pipeline)
+    done: list[str] = []
+    state: dict[str, int] = {}
+    file_order = [s.name for s in pipeline.stages]
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = [*trail[trail.index(name) :], name]
+            message = "stages depend on each other in a cycle: " + " -> ".join(cycle)
+            if error is None:
+                raise PipelineError(f"{pipeline.source}: {message}")
+            raise error(("stages", pipeline.index(name), "from"), message)
+        state[name] = 1
+        for dep in sorted(deps[name], key=file_order.index):
+            visit(dep, [*trail, name])
+        state[name] = 2
+        done.append(name)
+
+    for name in file_order:
+        visit(name, [])
+    return done
+
+
+def select(pipeline: Stages, names: Iterable[str]) -> set[str]:
+    """The named stages and every stage they depend on, directly or not."""
+    deps = dependencies(pipeline)
+    wanted: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        todo.extend(deps[name])
+    return wanted

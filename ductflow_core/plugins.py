@@ -1,0 +1,95 @@
+"""Build plugin managers, and the typed facade the core calls hooks through."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import hookspecs
+from .discovery import Registry, default_registry, load_entry_point
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .models import Field, Stage, Stages
+    from .runner import RunContext, StageResult
+
+
+def default_plugins() -> list[tuple[str, object]]:
+    """The core's own features, written as plugins: ``(name, plugin)`` pairs."""
+    from .defaults import operations, stage, timeout
+
+    return [
+        ("ductflow.operations", operations),
+        ("ductflow.stage", stage),
+        ("ductflow.timeout", timeout),
+    ]
+
+
+def make_plugin_manager(
+    *,
+    registry: Registry | None = None,
+    load_entrypoints: bool = True,
+    plugins: Iterable[object] = (),
+) -> pluggy.PluginManager:
+    """A fresh plugin manager: hookspecs, the default plugins, installed hook plugins, then ``plugins``.
+
+    Nothing is loaded at import time; installed hook plugins (entry-point
+    group ``ductflow``) are imported here, one at a time.
+    """
+    pm = pluggy.PluginManager("ductflow")
+    pm.add_hookspecs(hookspecs)
+    for name, plugin in default_plugins():
+        pm.register(plugin, name=name)
+    if load_entrypoints:
+        for info in (registry or default_registry()).hook_plugins():
+            pm.register(load_entry_point(info), name=f"{info.dist}:{info.name}")
+    for plugin in plugins:
+        pm.register(plugin)
+    return pm
+
+
+async def _await(result: Awaitable[Any] | None, hook: str) -> Any:
+    if result is None:
+        raise RuntimeError(f"no implementation of {hook} returned an awaitable")
+    return await result if inspect.isawaitable(result) else result
+
+
+class Hooks:
+    """Typed, awaitable calls of every hook; the only place the core touches ``pm.hook``."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+
+    async def tap(self, stage: Stage, connection: Connection, query: str | None) -> int | None:
+        """Run ``ductflow_tap``."""
+        call = self.pm.hook.ductflow_tap(stage=stage, connection=connection, query=query)
+        return await _await(call, "ductflow_tap")  # type: ignore[no-any-return]
+
+    async def sink(self, stage: Stage, connection: Connection, from_name: str) -> int | None:
+        """Run ``ductflow_sink``."""
+        call = self.pm.hook.ductflow_sink(stage=stage, connection=connection, from_name=from_name)
+        return await _await(call, "ductflow_sink")  # type: ignore[no-any-return]
+
+    async def sql(self, stage: Stage, connection: Connection, query: str) -> None:
+        """Run ``ductflow_sql``."""
+        await _await(self.pm.hook.ductflow_sql(stage=stage, connection=connection, query=query), "ductflow_sql")
+
+    async def show_schema(self, stage: Stage, connection: Connection) -> list[Field]:
+        """Run ``ductflow_show_schema``."""
+        call = self.pm.hook.ductflow_show_schema(stage=stage, connection=connection)
+        return list(await _await(call, "ductflow_show_schema") or [])
+
+    async def run_stage(self, stage: Stage, run: RunContext) -> StageResult:
+        """Run ``ductflow_run_stage``."""
+        return await _await(self.pm.hook.ductflow_run_stage(stage=stage, run=run), "ductflow_run_stage")  # type: ignore[no-any-return]
+
+    def run_start(self, pipeline: Stages, stages: list[str]) -> None:
+        """Run ``ductflow_run_start``."""
+        self.pm.hook.ductflow_run_start(pipeline=pipeline, stages=stages)
+
+    def run_end(self, pipeline: Stages, results: list[StageResult], error: BaseException | None) -> None:
+        """Run ``ductflow_run_end``."""
+        self.pm.hook.ductflow_run_end(pipeline=pipeline, results=results, error=error)

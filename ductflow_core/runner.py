@@ -1,0 +1,132 @@
+"""Run a pipeline: stages in dependency order, independent ones at the same time.
+
+The first stage that fails stops the run: the others are cancelled (their
+DuckDB queries interrupted) and the error names the stage, its connection
+class and the cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from . import plan
+from .errors import StageFailed
+from .models import Stage, Stages
+from .resolve import Resolved
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .db import Database, StageDatabase
+    from .output import Output
+    from .plugins import Hooks
+
+
+@attrs.define
+class StageResult:
+    """What one finished stage did: rows moved (``None`` when unknown) and wall seconds."""
+
+    name: str
+    kind: str
+    rows: int | None
+    seconds: float
+
+
+@attrs.define
+class RunContext:
+    """Everything a stage needs while it runs; passed to ``ductflow_run_stage``."""
+
+    pipeline: Stages
+    database: Database
+    hooks: Hooks
+    resolved: dict[str, Resolved]
+    output: Output
+
+    def connect(self, stage: Stage, facade: StageDatabase) -> Connection:
+        """Build the stage's connection instance (its ``init()`` runs here)."""
+        res = self.resolved[stage.name]
+        return res.cls.create(  # type: ignore[no-any-return]
+            name=stage.name,
+            c=facade,
+            params=res.params,
+            config=res.spec.config,
+            fields=res.spec.fields,
+            locator=res.spec.locator,
+            materialize=getattr(stage, "materialize", None),
+            base_dir=self.pipeline.base_dir,
+        )
+
+    def where(self, stage: Stage) -> str:
+        """The stage's connection class (or ``transform``), for messages."""
+        res = self.resolved.get(stage.name)
+        return res.label if res else stage.kind
+
+    def input_of(self, stage: Stage) -> str | None:
+        """The table a sink or transform reads."""
+        return plan.input_of(self.pipeline, stage)
+
+
+async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exact: bool = False) -> list[StageResult]:
+    """Run the stages called ``names`` (default all) and what they depend on; results in finishing order.
+
+    With ``exact``, run only the stages named, assuming what they need is already there.
+    """
+    pipeline = run.pipeline
+    deps = plan.dependencies(pipeline)
+    if names is None:
+        wanted = {s.name for s in pipeline.stages}
+    else:
+        wanted = set(names) if exact else plan.select(pipeline, names)
+    ordered = [n for n in plan.order(pipeline) if n in wanted]
+    finished = {name: asyncio.Event() for name in ordered}
+    results: list[StageResult] = []
+
+    async def one(name: str) -> None:
+        for dep in deps[name]:
+            if dep in finished:
+                await finished[dep].wait()
+        stage = pipeline[name]
+        try:
+            result = await run.hooks.run_stage(stage, run)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise StageFailed(name, run.where(stage), exc) from exc
+        results.append(result)
+        finished[name].set()
+
+    run.hooks.run_start(pipeline, ordered)
+    error: BaseException | None = None
+    tasks = [asyncio.ensure_future(one(name)) for name in ordered]
+    try:
+        await _first_failure(tasks)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        await _cancel_all(tasks, run.database)
+        run.hooks.run_end(pipeline, results, error)
+    return results
+
+
+async def _first_failure(tasks: list[asyncio.Future[Any]]) -> None:
+    pending = set(tasks)
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+
+async def _cancel_all(tasks: list[asyncio.Future[Any]], database: Database) -> None:
+    live = [t for t in tasks if not t.done()]
+    if not live:
+        return
+    database.interrupt_all()
+    for task in live:
+        task.cancel()
+    await asyncio.gather(*live, return_exceptions=True)
+
