@@ -1,0 +1,202 @@
+"""What the CSV, Parquet and JSON connections share: finding files, tapping them and writing them safely."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, ClassVar
+
+import duckdb
+from ductflow_core.connection import Connection
+from ductflow_core.errors import ConnectorError
+from ductflow_core.models import Field
+from ductflow_core.sqlnames import quote_ident, quote_literal
+
+from .atomic import remove, sibling, swap_into_place
+from .paths import is_glob, resolve
+from .sqltext import copy_statement, first_line, reader_call, strip_statement
+
+if TYPE_CHECKING:
+    from ductflow_core.db import StageDatabase
+
+#: What a tap makes when the stage says nothing: a TABLE (read once) rather than a VIEW (read per use).
+DEFAULT_MATERIALIZE = True
+
+_SUFFIX_COMPRESSION = MappingProxyType({".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"})
+
+
+class FileConnection(Connection):
+    """A connection to files of one format, read and written by DuckDB.
+
+    Subclasses name the format and map their params onto DuckDB's reader and
+    ``COPY`` options; everything else (paths, globs, the ``source`` view,
+    atomic writes, errors) lives here.
+    """
+
+    #: DuckDB's name for the format in ``COPY ... (FORMAT ...)``.
+    FORMAT = ""
+    #: DuckDB's table function that reads the format.
+    READER = ""
+    #: What a folder given as ``path`` is read as: every such file below it.
+    FOLDER_GLOB = "**/*"
+    #: Param name → DuckDB reader option, for params that apply when tapping.
+    READ_OPTIONS: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: Param name → DuckDB ``COPY`` option, for params that apply when sinking.
+    WRITE_OPTIONS: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: Param name → the values it accepts, checked in ``init()`` for instances built without the loader.
+    CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
+
+    path: str
+    partition_by: list[str] | None = None
+    overwrite: bool = True
+
+    def init(self) -> None:
+        """Check what one param alone cannot: a path is given, choices are known, partitions are named."""
+        path = getattr(self, "path", None)
+        if not isinstance(path, str) or not path:
+            raise ConnectorError(f"{self.FORMAT} connection needs a 'path' param")
+        for param, allowed in self.CHOICES.items():
+            value = getattr(self, param)
+            if value not in allowed:
+                raise ConnectorError(
+                    f"unknown {param} {value!r} for {path!r}; expected one of {', '.join(map(repr, allowed))}"
+                )
+        if self.partition_by is not None and not self.partition_by:
+            raise ConnectorError(f"partition_by for {path!r} must name at least one column")
+
+    # -- where the files are ------------------------------------------------------------------------------
+
+    @property
+    def location(self) -> Path:
+        """The absolute path or pattern that ``path`` stands for."""
+        return resolve(self.path, getattr(self, "base_dir", None))
+
+    def _read_target(self) -> tuple[str, bool]:
+        """What DuckDB should read for ``path``, and whether that is a single, literal file."""
+        location = self.location
+        if is_glob(self.path):
+            return str(location), False
+        if location.is_dir():
+            return str(location / self.FOLDER_GLOB), False
+        return str(location), True
+
+    async def _matches(self, pattern: str, literal: bool) -> bool:
+        if literal:
+            return os.path.isfile(pattern)
+        relation = await self._db.sql(f"SELECT count(*) FROM glob({quote_literal(pattern)})")
+        rows = await relation.fetchall() if relation is not None else []
+        return bool(rows and rows[0][0])
+
+    async def _require_files(self) -> tuple[str, bool]:
+        pattern, literal = self._read_target()
+        if await self._matches(pattern, literal):
+            return pattern, literal
+        where = "" if pattern == self.path else f" (looked for {pattern})"
+        if literal:
+            raise ConnectorError(f"file not found: {self.path!r}{where}")
+        if not is_glob(self.path):
+            raise ConnectorError(f"folder {self.path!r} holds no {self.FOLDER_GLOB} files{where}")
+        raise ConnectorError(f"no file matches {self.path!r}{where}")
+
+    @property
+    def _db(self) -> StageDatabase:
+        if self.c is None:
+            raise ConnectorError(f"{self.FORMAT} connection for {self.path!r} has no database")
+        return self.c
+
+    # -- options --------------------------------------------------------------------------------------------
+
+    def reader_options(self, literal: bool) -> dict[str, object]:
+        """DuckDB reader options from the params that are set."""
+        options = {option: getattr(self, param) for param, option in self.READ_OPTIONS.items()}
+        options = {key: value for key, value in options.items() if value is not None}
+        # DuckDB guesses hive partitions from any ``k=v`` folder in the path; one named file has none.
+        if literal and "hive_partitioning" in self.READ_OPTIONS.values():
+            options.setdefault("hive_partitioning", False)
+        return options
+
+    def writer_options(self, target: Path) -> dict[str, object]:
+        """``COPY`` options from the params that are set, ``FORMAT`` first."""
+        options: dict[str, object] = {"FORMAT": self.FORMAT}
+        for param, option in self.WRITE_OPTIONS.items():
+            value = getattr(self, param)
+            if value is not None:
+                options[option] = value
+        if options.get("COMPRESSION") == "auto":
+            # The data goes to a temporary name first, so DuckDB cannot guess from the real one.
+            suffix = "" if self.partition_by else target.suffix.lower()
+            options["COMPRESSION"] = _SUFFIX_COMPRESSION.get(suffix, "none")
+        return options
+
+    def _check_role(self, role: str) -> None:
+        if role == "tap":
+            misplaced = set(self.params) - set(self.READ_OPTIONS) - {"path"}
+            doing = "writing"
+        else:
+            misplaced = set(self.params) & (set(self.READ_OPTIONS) - set(self.WRITE_OPTIONS))
+            doing = "reading"
+        if misplaced:
+            names = ", ".join(sorted(misplaced))
+            raise ConnectorError(f"{names} only appl{'ies' if len(misplaced) == 1 else 'y'} when {doing} {self.path!r}")
+
+    def materialized(self) -> bool:
+        """Whether a tap makes a TABLE (``True``) or a lazy VIEW over the file (``False``)."""
+        return DEFAULT_MATERIALIZE if self.materialize is None else bool(self.materialize)
+
+    # -- the connection API -----------------------------------------------------------------------------
+
+    async def tap(self, query: str | None = None) -> None:
+        """Make table (or view) ``self.name`` from the file(s); ``query`` may select from them as ``source``."""
+        self._check_role("tap")
+        pattern, literal = await self._require_files()
+        source = reader_call(self.READER, pattern, self.reader_options(literal))
+        if query is None or not query.strip():
+            body = f"SELECT * FROM {source}"
+        else:
+            body = f"WITH source AS (SELECT * FROM {source}) SELECT * FROM ({strip_statement(query)})"
+        kind = "TABLE" if self.materialized() else "VIEW"
+        try:
+            await self._db.execute(f"CREATE OR REPLACE {kind} {quote_ident(self.name)} AS {body}")
+        except duckdb.Error as exc:
+            raise ConnectorError(f"cannot read {self.path!r}: {first_line(exc)}") from exc
+
+    async def sink(self, from_name: str) -> None:
+        """Write table ``from_name`` to ``path``: into a hidden sibling first, renamed into place on success."""
+        self._check_role("sink")
+        if is_glob(self.path):
+            raise ConnectorError(f"cannot write to {self.path!r}: a sink path cannot be a pattern")
+        target = self.location
+        if not self.overwrite and os.path.lexists(target):
+            raise ConnectorError(f"{self.path!r} exists and overwrite is false")
+        staged = sibling(target, "tmp")
+        statement = copy_statement(from_name, str(staged), self.writer_options(target), self.partition_by)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            await self._db.execute(statement)
+            await self._db.run(swap_into_place, staged, target)
+        except duckdb.Error as exc:
+            raise ConnectorError(f"cannot write {self.path!r}: {first_line(exc)}") from exc
+        except OSError as exc:
+            raise ConnectorError(f"cannot write {self.path!r}: {exc.strerror or exc}") from exc
+        finally:
+            # Also on cancellation: the facade waits for DuckDB to stop before the error reaches here.
+            remove(staged)
+
+    async def show_schema(self) -> list[Field]:
+        """The tapped table's fields once it exists; else those of the file(s) at ``path``; else the core's default."""
+        if self.c is None:
+            return []
+        if self.name and await self.c.table_exists(self.name):
+            return await self.c.columns(self.name)
+        pattern, literal = self._read_target()
+        if await self._matches(pattern, literal):
+            source = reader_call(self.READER, pattern, self.reader_options(literal))
+            try:
+                relation = await self.c.sql(f"DESCRIBE SELECT * FROM {source}")
+                rows = await relation.fetchall() if relation is not None else []
+            except duckdb.Error as exc:
+                raise ConnectorError(f"cannot read {self.path!r}: {first_line(exc)}") from exc
+            return [Field(name=row[0], type=row[1], nullable=row[2] != "NO") for row in rows]
+        return await super().show_schema()

@@ -1,0 +1,40 @@
+"""Parquet files: ``read_parquet`` to tap, ``COPY ... (FORMAT parquet)`` to sink."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Literal, get_args
+
+from .base import FileConnection
+
+ParquetCompression = Literal["snappy", "zstd", "gzip", "lz4", "brotli", "uncompressed"]
+
+
+class ParquetConnection(FileConnection):
+    """Parquet files; their types and compression travel inside them, so reading needs few options."""
+
+    FORMAT = "parquet"
+    READER = "read_parquet"
+    FOLDER_GLOB = "**/*.parquet"
+    READ_OPTIONS = MappingProxyType(
+        {
+            "union_by_name": "union_by_name",
+            "hive_partitioning": "hive_partitioning",
+            "filename": "filename",
+        }
+    )
+    WRITE_OPTIONS = MappingProxyType(
+        {
+            "compression": "COMPRESSION",
+            "compression_level": "COMPRESSION_LEVEL",
+            "row_group_size": "ROW_GROUP_SIZE",
+        }
+    )
+    CHOICES = MappingProxyType({"compression": get_args(ParquetCompression)})
+
+    compression: ParquetCompression = "snappy"
+    compression_level: int | None = None
+    row_group_size: int | None = None
+    union_by_name: bool | None = None
+    hive_partitioning: bool | None = None
+    filename: bool | None = None
