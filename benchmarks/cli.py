@@ -1,0 +1,155 @@
+"""``python -m benchmarks``: generate data, run the workloads, write the results."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import re
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from . import BENCH_DIR
+from .context import Context, ductflow_executable
+from .datagen import ensure_dataset
+from .harness import REFERENCE, Outcome, measure
+from .report import chart, markdown, write_json
+from .workloads import all_workloads
+from .workloads.base import Workload, ratio
+
+DEFAULT_ROWS = 5_000_000
+QUICK_ROWS = 200_000
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument(
+        "--rows", type=int, help=f"rows of generated data (default {DEFAULT_ROWS:,}; {QUICK_ROWS:,} with --quick)"
+    )
+    p.add_argument("--runs", type=int, help="counted runs per runner (default 3; 1 with --quick)")
+    p.add_argument("--warmups", type=int, default=1, help="uncounted runs first (default 1)")
+    p.add_argument("--workloads", help="comma-separated keys, e.g. W1,W3 (default: all)")
+    p.add_argument("--quick", action="store_true", help="a smoke run: few rows, one counted run")
+    p.add_argument("--peers", action="store_true", help="also run W1 with pandas and dlt (in benchmarks/.peers)")
+    p.add_argument("--scaling", action="store_true", help="peak RSS at --rows vs 4× --rows (W1, generator tap)")
+    p.add_argument("--data-dir", type=Path, default=BENCH_DIR / "data")
+    p.add_argument("--work-dir", type=Path, default=BENCH_DIR / "work")
+    p.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
+    p.add_argument("--list", action="store_true", help="list the workloads and exit")
+    return p
+
+
+def selected(spec: str | None, registry: dict[str, Workload]) -> list[Workload]:
+    if not spec:
+        return list(registry.values())
+    keys = [k.strip().upper() for k in spec.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in registry]
+    if unknown:
+        raise SystemExit(f"unknown workload(s): {', '.join(unknown)}; known: {', '.join(registry)}")
+    return [registry[k] for k in keys]
+
+
+def run_workload(ctx: Context, workload: Workload) -> dict[str, Any]:
+    runs = max(ctx.runs, workload.min_runs)
+    print(f"{workload.key} {workload.title}: {runs} counted run(s)", file=sys.stderr, flush=True)
+    contestants = workload.build(ctx)
+    outcomes = measure(contestants, warmups=ctx.warmups, runs=runs, log_dir=ctx.work_dir / "logs" / workload.key)
+    rows = workload.rows(ctx)
+    return {
+        "key": workload.key,
+        "title": workload.title,
+        "measures": workload.measures,
+        "rows": rows,
+        "runs": runs,
+        "charted": workload.charted,
+        "runners": runner_dicts(outcomes, rows),
+        "checks": [c.as_dict() for c in workload.checks(ctx, outcomes)],
+    }
+
+
+def runner_dicts(outcomes: list[Outcome], rows: int | None) -> list[dict[str, Any]]:
+    ref = next((o for o in outcomes if o.role == REFERENCE), None)
+    found = []
+    for o in outcomes:
+        d = o.as_dict(rows)
+        if ref is not None and o is not ref:
+            d["time_ratio"] = rounded(ratio(o.median_s, ref.median_s))
+            d["rss_ratio"] = rounded(ratio(o.peak_rss_bytes, ref.peak_rss_bytes))
+        found.append(d)
+    return found
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    registry = all_workloads()
+    if args.list:
+        for wl in registry.values():
+            print(f"{wl.key}  {wl.title}: {wl.measures}")
+        return 0
+    workloads = selected(args.workloads, registry)
+    rows = args.rows or (QUICK_ROWS if args.quick else DEFAULT_ROWS)
+    runs = args.runs or (1 if args.quick else 3)
+    started = dt.datetime.now()
+    print(f"data: {rows:,} rows under {args.data_dir}", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    dataset = ensure_dataset(rows, args.data_dir)
+    print(f"data ready in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+    ctx = Context(
+        rows=rows,
+        runs=runs,
+        warmups=args.warmups,
+        dataset=dataset,
+        work_dir=args.work_dir,
+        data_dir=args.data_dir,
+        quick=args.quick,
+        peers=args.peers,
+    )
+    doc = header(ctx, started)
+    doc["workloads"] = [run_workload(ctx, wl) for wl in workloads]
+    if args.scaling:
+        from .scaling import run_scaling
+
+        doc["scaling"] = run_scaling(ctx)
+    doc["finished_at"] = dt.datetime.now().isoformat(timespec="seconds")
+    stem = f"{doc['date']}-{doc['host']}{'-quick' if ctx.quick else ''}"
+    json_path = write_json(doc, args.results_dir / f"{stem}.json")
+    table = markdown(doc)
+    (args.results_dir / f"{stem}.md").write_text(table)
+    png = chart(doc, args.results_dir / f"{stem}.png")
+    print(table)
+    print(f"wrote {json_path}, {json_path.with_suffix('.md')}" + (f", {png}" if png else ""), file=sys.stderr)
+    return 0
+
+
+def header(ctx: Context, started: dt.datetime) -> dict[str, Any]:
+    return {
+        "schema": 1,
+        "date": started.date().isoformat(),
+        "started_at": started.isoformat(timespec="seconds"),
+        "host": re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host",
+        "platform": platform.platform(),
+        "cpu_count": _cpu_count(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "ductflow_cli": ductflow_executable(),
+        "rows": ctx.rows,
+        "runs": ctx.runs,
+        "warmups": ctx.warmups,
+        "quick": ctx.quick,
+        "peers": ctx.peers,
+    }
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -1,0 +1,78 @@
+"""Fast checks of the benchmark harness itself; the benchmarks are a command, never timed here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+from benchmarks.cli import main
+from benchmarks.datagen import write_dataset
+from benchmarks.proc import run_child
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_data_generator_is_deterministic(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder in (first, second):
+        folder.mkdir()
+        write_dataset(3000, folder)
+    for name in ("facts.csv", "facts.parquet", "dims.parquet"):
+        assert digest(first / name) == digest(second / name), name
+    con = duckdb.connect()
+    [(rows, columns, null_share, name_len)] = con.execute(
+        "SELECT count(*), (SELECT count(*) FROM (DESCRIBE SELECT * FROM read_parquet($1))), "
+        "1 - count(note) / count(*), avg(length(name)) FROM read_parquet($1)",
+        [str(first / "facts.parquet")],
+    ).fetchall()
+    assert rows == 3000
+    assert columns == 11
+    assert abs(null_share - 0.2) < 0.01
+    assert 18 <= name_len <= 22
+
+
+def test_child_peak_rss_is_its_own(tmp_path: Path) -> None:
+    small = run_child([sys.executable, "-c", "pass"], log_dir=tmp_path / "small")
+    big = run_child(
+        [sys.executable, "-c", "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])"],
+        log_dir=tmp_path / "big",
+    )
+    again = run_child([sys.executable, "-c", "pass"], log_dir=tmp_path / "again")
+    assert big.maxrss_bytes > 300 * 2**20
+    # A max over all children would report the big one's figure here.
+    assert again.maxrss_bytes < 100 * 2**20
+    assert small.returncode == again.returncode == 0
+
+
+def test_failed_child_reports_its_error_line(tmp_path: Path) -> None:
+    sample = run_child([sys.executable, "-c", "raise ValueError('nope')"], log_dir=tmp_path)
+    assert sample.returncode == 1
+    assert sample.error == "ValueError: nope"
+
+
+def test_quick_run_writes_well_formed_results(tmp_path: Path) -> None:
+    argv = ["--quick", "--rows", "5000", "--workloads", "W1", "--data-dir", str(tmp_path / "data")]
+    argv += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path / "results")]
+    assert main(argv) == 0
+    [result] = (tmp_path / "results").glob("*-quick.json")
+    doc = json.loads(result.read_text())
+    assert doc["rows"] == 5000
+    assert doc["quick"] is True
+    [w1] = doc["workloads"]
+    assert w1["key"] == "W1"
+    runners = {r["name"]: r for r in w1["runners"]}
+    reference = runners["duckdb"]
+    assert reference["status"] == "ok"
+    assert reference["median_s"] > 0
+    assert reference["peak_rss_mib"] > 10
+    for runner in runners.values():
+        assert runner["status"] in ("ok", "failed")
+        assert (runner["status"] == "failed") == bool(runner["error"])
+    assert [c["name"] for c in w1["checks"]] == ["median time ÷ DuckDB", "peak RSS ÷ DuckDB"]
+    assert result.with_suffix(".md").read_text().startswith("Run of ")
