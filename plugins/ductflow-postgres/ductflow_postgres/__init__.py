@@ -1,0 +1,5 @@
+"""PostgreSQL connection for Ductflow, installed under the locator ``postgres``."""
+
+from .connection import PostgresConnection
+
+__all__ = ["PostgresConnection"]

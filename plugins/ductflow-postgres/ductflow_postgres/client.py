@@ -1,0 +1,111 @@
+"""Opening driver connections and reading the catalogue; everything here blocks and runs in a worker thread."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import adbc_driver_postgresql.dbapi as pg
+import attrs
+
+from .errors import connector_error
+from .names import TableName
+from .types import PgColumn
+
+APPLICATION_NAME = "ductflow"
+_KV_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
+
+
+@attrs.frozen(repr=False)
+class Target:
+    """Where to connect: a libpq URI or key=value string, and the secrets that must never appear in messages."""
+
+    uri: str
+    secrets: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return "Target(<hidden>)"
+
+
+def make_target(
+    dsn: str | None,
+    host: str | None,
+    port: int,
+    user: str | None,
+    password: str | None,
+    dbname: str | None,
+    connect_timeout: int,
+) -> Target:
+    """Build the connection string from a DSN or from separate parts, remembering the password to hide it."""
+    secrets: list[str] = []
+    if password:
+        secrets += [password, quote(password, safe="")]
+    if dsn is None:
+        auth = quote(user or "", safe="")
+        if password:
+            auth += ":" + quote(password, safe="")
+        netloc = f"{auth}@" if auth else ""
+        hostpart = f"[{host}]" if host and ":" in host else (host or "")
+        netloc += f"{hostpart}:{port}"
+        query = urlencode({"connect_timeout": connect_timeout, "application_name": APPLICATION_NAME})
+        return Target(urlunsplit(("postgresql", netloc, "/" + quote(dbname or "", safe=""), query, "")), tuple(secrets))
+    if dsn.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(dsn)
+        if parts.password:
+            secrets += [parts.password, unquote(parts.password)]
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if "password" in params:
+            secrets += [params["password"], quote(params["password"], safe="")]
+        params.setdefault("connect_timeout", str(connect_timeout))
+        params.setdefault("application_name", APPLICATION_NAME)
+        return Target(urlunsplit(parts._replace(query=urlencode(params))), tuple(secrets))
+    match = _KV_PASSWORD.search(dsn)
+    if match:
+        secrets.append(match.group(1).strip("'"))
+    extra = "" if "connect_timeout" in dsn else f" connect_timeout={connect_timeout}"
+    extra += "" if "application_name" in dsn else f" application_name={APPLICATION_NAME}"
+    return Target(dsn + extra, tuple(secrets))
+
+
+def connect(target: Target) -> pg.Connection:
+    """Open a connection with autocommit off, so everything until ``commit()`` is one transaction."""
+    try:
+        con = pg.connect(target.uri)
+    except Exception as exc:
+        raise connector_error("cannot connect to PostgreSQL", exc, target.secrets) from None
+    try:
+        with con.cursor() as cur:
+            # Values of timestamp-without-zone columns must not shift with the server's configured zone.
+            cur.execute("SET TIME ZONE 'UTC'")
+        con.commit()
+    except Exception as exc:
+        con.close()
+        raise connector_error("cannot set up the PostgreSQL session", exc, target.secrets) from None
+    return con
+
+
+_COLUMNS_SQL = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), coalesce(et.typname, t.typname),
+       et.oid IS NOT NULL, a.attnotnull, a.atttypmod
+FROM pg_attribute a
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
+WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+
+
+def table_columns(cur: pg.Cursor, table: TableName) -> list[PgColumn] | None:
+    """The columns of ``table`` from the catalogue, or ``None`` when there is no such table."""
+    cur.execute("SELECT to_regclass($1) IS NOT NULL", parameters=(table.sql,))
+    row = cur.fetchone()
+    if not row or not row[0]:
+        return None
+    cur.execute(_COLUMNS_SQL, parameters=(table.sql,))
+    return [PgColumn(name, sql_type, base, bool(arr), bool(nn)) for name, sql_type, base, arr, nn, _ in cur.fetchall()]
+
+
+def element_typmods(cur: pg.Cursor, table: TableName) -> dict[str, int]:
+    """For each array column of ``table``, its elements' typmod (which the driver's Arrow schema leaves out)."""
+    cur.execute(_COLUMNS_SQL, parameters=(table.sql,))
+    return {name: int(typmod) for name, _, _, arr, _, typmod in cur.fetchall() if arr}

@@ -1,0 +1,116 @@
+"""The ``postgres`` connection: taps, sinks and statements against a PostgreSQL server."""
+
+from typing import Literal
+
+from ductflow_core.connection import Connection
+from ductflow_core.errors import ConnectorError
+from ductflow_core.models import Field
+
+from .client import Target, connect, make_target, table_columns
+from .errors import connector_error
+from .names import TableName, parse_table_name
+from .sink import sink_from_duckdb
+from .tap import tap_into_duckdb
+
+Mode = Literal["append", "replace", "merge", "create"]
+
+
+class PostgresConnection(Connection):
+    """Moves data between PostgreSQL and the run's DuckDB database through ADBC's binary COPY.
+
+    Connect with ``dsn`` (a libpq URI or key=value string) or with ``host``/``port``/``user``/``password``/``dbname``.
+    A tap reads ``table``, ``query`` or the stage's own query; a sink writes to ``table`` in ``mode``.
+    """
+
+    dsn: str | None = None
+    host: str | None = None
+    port: int = 5432
+    user: str | None = None
+    password: str | None = None
+    dbname: str | None = None
+    connect_timeout: int = 10
+    table: str | None = None
+    query: str | None = None
+    mode: Mode = "append"
+    primary_key: list[str] | None = None
+
+    def init(self) -> None:
+        """Check the params that only make sense together, before anything connects."""
+        if self.dsn is not None and any(v is not None for v in (self.host, self.user, self.password, self.dbname)):
+            raise ConnectorError("give either dsn or host/user/password/dbname, not both")
+        if self.dsn is None and self.host is None:
+            raise ConnectorError("give dsn, or host (with user, password and dbname as needed)")
+        if self.mode not in ("append", "replace", "merge", "create"):
+            raise ConnectorError(f"mode must be append, replace, merge or create, not {self.mode!r}")
+        if self.mode == "merge" and not self.primary_key:
+            raise ConnectorError("mode: merge needs primary_key (the columns that identify a row)")
+        if self.primary_key is not None and self.mode != "merge":
+            raise ConnectorError("primary_key is used only with mode: merge")
+        if self.table is not None and self.query is not None:
+            raise ConnectorError("give either table or query, not both")
+        self._table = parse_table_name(self.table) if self.table is not None else None
+        self._target: Target = make_target(
+            self.dsn, self.host, self.port, self.user, self.password, self.dbname, self.connect_timeout
+        )
+
+    async def tap(self, query: str | None = None) -> None:
+        """Stream the rows of the stage's query, ``query`` or ``table`` into DuckDB table ``self.name``."""
+        sql = query or self.query
+        if sql is None:
+            if self._table is None:
+                raise ConnectorError("a postgres tap needs table or query")
+            sql = f"SELECT * FROM {self._table.sql}"
+        table = self._table if not (query or self.query) else None
+        c = self._duck()
+        await c.run(tap_into_duckdb, c.raw, self._target, sql, table, self.name)
+
+    async def sink(self, from_name: str) -> None:
+        """Stream DuckDB table ``from_name`` into ``table`` in one transaction."""
+        if self._table is None:
+            raise ConnectorError("a postgres sink needs table")
+        c = self._duck()
+        batch_size = self.config.batch_size if self.config is not None else 122_880
+        await c.run(
+            sink_from_duckdb, c.raw, self._target, from_name, self._table, self.mode, self.primary_key, batch_size
+        )
+
+    async def sql(self, query: str) -> None:
+        """Run ``query`` (one or more statements) on the server and commit."""
+        await self._duck().run(_run_script, self._target, query)
+
+    async def show_schema(self) -> list[Field]:
+        """The fields of ``table`` as the server's catalogue describes them."""
+        if self._table is None:
+            return await super().show_schema()
+        return await self._duck().run(_describe, self._target, self._table)
+
+    def _duck(self):
+        if self.c is None:
+            raise ConnectorError("this connection has no DuckDB database (it must be created by the runner)")
+        return self.c
+
+
+def _run_script(target: Target, query: str) -> None:
+    con = connect(target)
+    try:
+        with con.cursor() as cur:
+            cur.executescript(query)
+        con.commit()
+    except Exception as exc:
+        raise connector_error("statement failed", exc, target.secrets) from None
+    finally:
+        con.close()
+
+
+def _describe(target: Target, table: TableName) -> list[Field]:
+    con = connect(target)
+    try:
+        with con.cursor() as cur:
+            columns = table_columns(cur, table)
+    except Exception as exc:
+        raise connector_error(f"cannot describe {table}", exc, target.secrets) from None
+    finally:
+        con.close()
+    if columns is None:
+        raise ConnectorError(f"table {table} does not exist")
+    return [Field(name=c.name, type=c.sql_type, nullable=not c.not_null) for c in columns]

@@ -1,0 +1,145 @@
+"""DuckDB -> PostgreSQL in one transaction, streamed through the driver's binary COPY.
+
+Every mode commits once at the end, so a failed or killed run leaves the target as it was:
+
+* ``create`` / a new table: ``CREATE TABLE`` and the COPY share the transaction.
+* ``append``: COPY straight into the target.
+* ``replace`` of an existing table: COPY into a temporary staging table, then ``TRUNCATE`` + ``INSERT ... SELECT``,
+  which keeps the table's indexes, grants and dependent views and holds the exclusive lock only for the swap.
+  When the columns differ, the table is dropped and created anew instead.
+* ``merge``: staging table, then ``INSERT ... ON CONFLICT (primary_key) DO UPDATE``.
+
+Columns whose target type the driver cannot write (see :mod:`.types`) always go through staging as text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+from ductflow_core.errors import ConnectorError
+
+from .client import Target, connect, table_columns
+from .errors import connector_error
+from .names import TableName, quote_ident
+from .types import ColumnPlan, PgColumn, pg_columns_for_duck, plan_columns, relabel_batch
+
+
+def sink_from_duckdb(
+    duck: Any,
+    target: Target,
+    source: str,
+    table: TableName,
+    mode: str,
+    primary_key: list[str] | None,
+    batch_size: int,
+) -> int:
+    """Write DuckDB table ``source`` to ``table`` on the server; return the number of rows sent."""
+    src_cols = [
+        (str(r[0]), str(r[1])) for r in duck.execute(f"DESCRIBE SELECT * FROM {quote_ident(source)}").fetchall()
+    ]
+    for key in primary_key or []:
+        if key not in {name for name, _ in src_cols}:
+            raise ConnectorError(f"primary_key column {key!r} is not a column of {source!r}")
+    con = connect(target)
+    try:
+        with con.cursor() as cur:
+            rows = _write(duck, cur, source, src_cols, table, mode, primary_key, batch_size)
+        con.commit()
+        return rows
+    except Exception as exc:
+        _rollback(con)
+        raise connector_error(f"writing {table} failed", exc, target.secrets) from None
+    finally:
+        con.close()
+
+
+def _write(
+    duck: Any,
+    cur: Any,
+    source: str,
+    src_cols: list[tuple[str, str]],
+    table: TableName,
+    mode: str,
+    primary_key: list[str] | None,
+    batch_size: int,
+) -> int:
+    existing = table_columns(cur, table)
+    if existing is not None and mode == "create":
+        raise ConnectorError(f"table {table} already exists (mode: create)")
+    if existing is not None and mode == "replace" and {c.name for c in existing} != {n for n, _ in src_cols}:
+        cur.execute(f"DROP TABLE {table.sql}")
+        existing = None
+    created = existing is None
+    if created:
+        existing = pg_columns_for_duck(src_cols, primary_key if mode == "merge" else None)
+        cur.execute(_create_sql(table, existing, primary_key if mode == "merge" else None))
+    plans = plan_columns(src_cols, existing)
+    staging = any(p.staged for p in plans) or (not created and mode in ("replace", "merge"))
+    reader, inner = _stream(duck, source, plans, batch_size)
+    try:
+        if not staging:
+            return int(cur.adbc_ingest(table.table, reader, mode="append", db_schema_name=table.schema))
+        stage = f"_ductflow_stage_{uuid.uuid4().hex[:16]}"
+        wire = ", ".join(f"{quote_ident(p.name)} {p.wire_type}" for p in plans)
+        cur.execute(f"CREATE TEMPORARY TABLE {quote_ident(stage)} ({wire}) ON COMMIT DROP")
+        rows = int(cur.adbc_ingest(stage, reader, mode="append", db_schema_name="pg_temp"))
+    finally:
+        # Closing the DuckDB side too: an unfinished result would block every later query on this cursor.
+        reader.close()
+        inner.close()
+    if mode == "replace" and not created:
+        cur.execute(f"TRUNCATE {table.sql}")
+    cur.execute(_insert_sql(table, stage, plans, existing, primary_key if mode == "merge" and not created else None))
+    return rows
+
+
+def _create_sql(table: TableName, columns: list[PgColumn], primary_key: list[str] | None) -> str:
+    defs = [f"{quote_ident(c.name)} {c.sql_type}{' NOT NULL' if c.not_null else ''}" for c in columns]
+    if primary_key:
+        defs.append(f"PRIMARY KEY ({', '.join(quote_ident(k) for k in primary_key)})")
+    return f"CREATE TABLE {table.sql} ({', '.join(defs)})"
+
+
+def _insert_sql(
+    table: TableName, stage: str, plans: list[ColumnPlan], target: list[PgColumn], primary_key: list[str] | None
+) -> str:
+    types = {c.name: c.sql_type for c in target}
+    names = ", ".join(quote_ident(p.name) for p in plans)
+    values = ", ".join(
+        f"CAST({quote_ident(p.name)} AS {types[p.name]})" if p.staged else quote_ident(p.name) for p in plans
+    )
+    sql = f"INSERT INTO {table.sql} ({names}) SELECT {values} FROM {quote_ident(stage)}"
+    if primary_key:
+        keys = ", ".join(quote_ident(k) for k in primary_key)
+        rest = [quote_ident(p.name) for p in plans if p.name not in primary_key]
+        update = ", ".join(f"{c} = EXCLUDED.{c}" for c in rest)
+        sql += f" ON CONFLICT ({keys}) " + (f"DO UPDATE SET {update}" if rest else "DO NOTHING")
+    return sql
+
+
+def _stream(
+    duck: Any, source: str, plans: list[ColumnPlan], batch_size: int
+) -> tuple[pa.RecordBatchReader, pa.RecordBatchReader]:
+    select = ", ".join(p.duck_expr for p in plans)
+    reader = duck.sql(f"SELECT {select} FROM {quote_ident(source)}").to_arrow_reader(batch_size)
+    relabels = {p.name: p.relabel for p in plans if p.relabel}
+    if not relabels:
+        return reader, reader
+    ext = {"uuid": pa.uuid(), "json": pa.json_()}
+    schema = pa.schema([pa.field(f.name, ext[relabels[f.name]]) if f.name in relabels else f for f in reader.schema])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            yield relabel_batch(batch, relabels)
+
+    return pa.RecordBatchReader.from_batches(schema, batches()), reader
+
+
+def _rollback(con: Any) -> None:
+    # The connection may already be gone; the error that got us here is the one to report.
+    with contextlib.suppress(Exception):
+        con.rollback()

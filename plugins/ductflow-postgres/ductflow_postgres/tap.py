@@ -1,0 +1,56 @@
+"""PostgreSQL -> DuckDB: the driver's Arrow stream goes straight into a DuckDB table, batch by batch."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pyarrow as pa
+
+from .client import Target, connect, element_typmods
+from .errors import connector_error
+from .names import TableName, quote_ident
+from .types import tap_expressions
+
+
+def tap_into_duckdb(duck: Any, target: Target, query: str, table: TableName | None, dest: str) -> int:
+    """Run ``query`` on the server and create DuckDB table ``dest`` from its rows; return the row count.
+
+    Only the driver's current batch and DuckDB's own table are in memory: the result is never collected.
+    """
+    con = connect(target)
+    try:
+        with con.cursor() as cur:
+            typmods = _typmods(cur, table, target)
+            try:
+                cur.execute(query)
+                reader = cur.fetch_record_batch()
+            except Exception as exc:
+                raise connector_error(f"cannot read {table or 'query'}", exc, target.secrets) from None
+            select = ", ".join(tap_expressions(reader.schema, typmods))
+            return _load(duck, reader, select, dest, target, table)
+    finally:
+        con.close()
+
+
+def _typmods(cur: Any, table: TableName | None, target: Target) -> dict[str, int]:
+    if table is None:
+        return {}
+    try:
+        return element_typmods(cur, table)
+    except Exception as exc:
+        raise connector_error(f"cannot read {table}", exc, target.secrets) from None
+
+
+def _load(duck: Any, reader: pa.RecordBatchReader, select: str, dest: str, target: Target, table: Any) -> int:
+    view = f"__ductflow_pg_{uuid.uuid4().hex}"
+    duck.register(view, reader)
+    try:
+        duck.execute(f"CREATE OR REPLACE TABLE {quote_ident(dest)} AS SELECT {select} FROM {quote_ident(view)}")
+    except Exception as exc:
+        raise connector_error(f"reading {table or 'query'} failed", exc, target.secrets) from None
+    finally:
+        duck.unregister(view)
+        reader.close()
+    row = duck.execute(f"SELECT count(*) FROM {quote_ident(dest)}").fetchone()
+    return int(row[0]) if row else 0

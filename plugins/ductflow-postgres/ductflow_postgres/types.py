@@ -1,0 +1,261 @@
+"""Type mapping between PostgreSQL, Arrow (what the driver speaks) and DuckDB.
+
+Reading: the driver labels each Arrow field with its PostgreSQL type; fields it cannot decode arrive as opaque
+extension types. Numerics are opaque strings, cast here to ``DECIMAL(p,s)`` so no value passes through a float.
+
+Writing: the driver's binary COPY writes each Arrow type as one PostgreSQL type only, so every column is cast in
+DuckDB to the Arrow type matching its target column ("direct"). Columns with no such Arrow type travel as text and
+are cast by PostgreSQL from a staging table ("staged").
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+import pyarrow as pa
+from ductflow_core.errors import ConnectorError
+
+from .names import quote_ident
+
+MAX_DECIMAL_PRECISION = 38  # DuckDB's DECIMAL limit
+
+# PostgreSQL base type -> DuckDB type whose Arrow form the driver writes as that PostgreSQL type.
+_DIRECT: dict[str, str] = {
+    "int2": "SMALLINT",
+    "int4": "INTEGER",
+    "int8": "BIGINT",
+    "float4": "FLOAT",
+    "float8": "DOUBLE",
+    "text": "VARCHAR",
+    "varchar": "VARCHAR",
+    "bpchar": "VARCHAR",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "time": "TIME",
+    "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMPTZ",
+    "interval": "INTERVAL",
+    "bytea": "BLOB",
+    "uuid": "UUID",
+    "json": "VARCHAR",
+    "jsonb": "VARCHAR",
+}
+# These need their Arrow arrays relabelled with an extension type before the driver gets them.
+_RELABEL = {"uuid": "uuid", "json": "json", "jsonb": "json"}
+
+# DuckDB type (as information_schema spells it) -> PostgreSQL type for tables the sink creates.
+_DUCK_TO_PG: dict[str, str] = {
+    "TINYINT": "smallint",
+    "UTINYINT": "smallint",
+    "SMALLINT": "smallint",
+    "USMALLINT": "integer",
+    "INTEGER": "integer",
+    "UINTEGER": "bigint",
+    "BIGINT": "bigint",
+    "UBIGINT": "numeric(20,0)",
+    "HUGEINT": "numeric(39,0)",
+    "UHUGEINT": "numeric(39,0)",
+    "FLOAT": "real",
+    "DOUBLE": "double precision",
+    "VARCHAR": "text",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIME": "time",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP_S": "timestamp",
+    "TIMESTAMP_MS": "timestamp",
+    "TIMESTAMP_NS": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "INTERVAL": "interval",
+    "BLOB": "bytea",
+    "UUID": "uuid",
+    "JSON": "jsonb",
+}
+_DECIMAL = re.compile(r"^(?:DECIMAL|NUMERIC)\((\d+),\s*(\d+)\)$")
+_LIST = re.compile(r"^(.*)\[\d*\]$")
+_PG_NUMERIC = re.compile(r"^numeric\((\d+),(-?\d+)\)$")
+
+
+@attrs.frozen
+class PgColumn:
+    """A column of a PostgreSQL table: ``sql_type`` as ``format_type`` spells it, ``base`` the (element) typname."""
+
+    name: str
+    sql_type: str
+    base: str
+    is_array: bool = False
+    not_null: bool = False
+
+
+@attrs.frozen
+class ColumnPlan:
+    """How one column travels to PostgreSQL: DuckDB select expression, staging type, and final cast."""
+
+    name: str
+    duck_expr: str
+    wire_type: str
+    staged: bool
+    relabel: str | None = None
+
+
+def numeric_typmod(typmod: int) -> tuple[int, int] | None:
+    """``(precision, scale)`` of a PostgreSQL numeric typmod, ``None`` when unconstrained."""
+    if typmod < 4:
+        return None
+    value = typmod - 4
+    scale = value & 0x7FF
+    if scale > 1023:  # scale is an 11-bit signed field since PostgreSQL 15
+        scale -= 2048
+    return (value >> 16) & 0xFFFF, scale
+
+
+def duck_numeric(typmod: int) -> str:
+    """DuckDB type for a PostgreSQL numeric: exact ``DECIMAL(p,s)`` when it fits, else ``DOUBLE``."""
+    ps = numeric_typmod(typmod)
+    if ps is not None and ps[0] <= MAX_DECIMAL_PRECISION and 0 <= ps[1] <= ps[0]:
+        return f"DECIMAL({ps[0]},{ps[1]})"
+    return "DOUBLE"
+
+
+def _pg_type(field: pa.Field) -> str:
+    meta = field.metadata or {}
+    return (meta.get(b"POSTGRESQL:type") or meta.get(b"ADBC:postgresql:typname") or b"?").decode()
+
+
+def _typmod(field: pa.Field) -> int:
+    meta = field.metadata or {}
+    try:
+        return int(meta.get(b"POSTGRESQL:typmod", b"-1"))
+    except ValueError:
+        return -1
+
+
+def tap_expressions(schema: pa.Schema, element_typmods: dict[str, int] | None = None) -> list[str]:
+    """DuckDB select list that turns the driver's Arrow stream into properly typed DuckDB columns.
+
+    ``element_typmods`` gives, for array columns, the typmod of their elements (the driver does not report it).
+    Raises :class:`ConnectorError` naming the first column whose PostgreSQL type has no DuckDB counterpart.
+    """
+    exprs = []
+    for field in schema:
+        col = quote_ident(field.name)
+        typ = field.type
+        if isinstance(typ, pa.OpaqueType):
+            if typ.type_name != "numeric":
+                raise _unmappable(field.name, typ.type_name)
+            exprs.append(f"CAST({col} AS {duck_numeric(_typmod(field))}) AS {col}")
+        elif pa.types.is_list(typ) or pa.types.is_large_list(typ):
+            item = typ.value_type
+            if isinstance(item, pa.OpaqueType):
+                if item.type_name != "numeric":
+                    raise _unmappable(field.name, _pg_type(field))
+                typmod = (element_typmods or {}).get(field.name, -1)
+                exprs.append(f"CAST({col} AS {duck_numeric(typmod)}[]) AS {col}")
+            elif pa.types.is_nested(item):
+                raise _unmappable(field.name, _pg_type(field) + " (nested arrays)")
+            else:
+                exprs.append(col)
+        elif pa.types.is_nested(typ) or pa.types.is_dictionary(typ):
+            raise _unmappable(field.name, _pg_type(field))
+        else:
+            exprs.append(col)
+    return exprs
+
+
+def _unmappable(column: str, pg_type: str) -> ConnectorError:
+    return ConnectorError(
+        f"column {column!r} has PostgreSQL type {pg_type}, which has no DuckDB mapping; cast it in the query "
+        "(for example to text)"
+    )
+
+
+def pg_columns_for_duck(columns: list[tuple[str, str]], primary_key: list[str] | None = None) -> list[PgColumn]:
+    """PostgreSQL columns for a new table holding DuckDB columns ``(name, duckdb_type)``."""
+    pk = set(primary_key or [])
+    return [_pg_column_for_duck(name, duck_type, name in pk) for name, duck_type in columns]
+
+
+def _pg_column_for_duck(name: str, duck_type: str, not_null: bool) -> PgColumn:
+    text = duck_type.strip().upper()
+    is_array = False
+    match = _LIST.match(text)
+    if match:
+        is_array, text = True, match.group(1).strip()
+        if _LIST.match(text):
+            raise ConnectorError(f"column {name!r} has DuckDB type {duck_type}; nested lists cannot go to PostgreSQL")
+    decimal = _DECIMAL.match(text)
+    if decimal:
+        sql_type = f"numeric({decimal.group(1)},{decimal.group(2)})"
+    elif text.startswith("ENUM("):
+        sql_type = "text"
+    elif text in _DUCK_TO_PG:
+        sql_type = _DUCK_TO_PG[text]
+    else:
+        raise ConnectorError(
+            f"column {name!r} has DuckDB type {duck_type}, which has no PostgreSQL mapping; cast it in a transform "
+            "(for example to JSON or VARCHAR)"
+        )
+    base = _BASE_OF_SQL.get(sql_type.split("(")[0], sql_type.split("(")[0])
+    return PgColumn(name, sql_type + ("[]" if is_array else ""), base, is_array, not_null)
+
+
+_BASE_OF_SQL = {
+    "smallint": "int2",
+    "integer": "int4",
+    "bigint": "int8",
+    "real": "float4",
+    "double precision": "float8",
+    "boolean": "bool",
+    "timestamp": "timestamp",
+    "timestamptz": "timestamptz",
+}
+
+
+def plan_columns(source: list[tuple[str, str]], target: list[PgColumn]) -> list[ColumnPlan]:
+    """Plan each source column ``(name, duckdb_type)`` against the target column of the same name."""
+    by_name = {col.name: col for col in target}
+    plans = []
+    for name, duck_type in source:
+        col = by_name.get(name)
+        if col is None:
+            raise ConnectorError(f"column {name!r} is not in the target table")
+        plans.append(_plan(name, duck_type, col))
+    return plans
+
+
+def _plan(name: str, duck_type: str, col: PgColumn) -> ColumnPlan:
+    q = quote_ident(name)
+    direct = _DIRECT.get(col.base)
+    if col.base == "numeric":
+        numeric = _PG_NUMERIC.match(col.sql_type.removesuffix("[]"))
+        if numeric and int(numeric.group(1)) <= MAX_DECIMAL_PRECISION and int(numeric.group(2)) >= 0:
+            direct = f"DECIMAL({numeric.group(1)},{numeric.group(2)})"
+        elif _DECIMAL.match(duck_type.upper().removesuffix("[]")):
+            direct = duck_type.upper().removesuffix("[]")
+    relabel = _RELABEL.get(col.base)
+    if direct is None or (col.is_array and relabel is not None):
+        wire = "text[]" if col.is_array else "text"
+        return ColumnPlan(name, f"CAST({q} AS VARCHAR{'[]' if col.is_array else ''}) AS {q}", wire, staged=True)
+    if relabel == "uuid":
+        # 16 raw bytes per value: the layout of Arrow's uuid extension type.
+        expr = f"unhex(replace(CAST(CAST({q} AS UUID) AS VARCHAR), '-', '')) AS {q}"
+        return ColumnPlan(name, expr, col.sql_type, staged=False, relabel="uuid")
+    duck = direct + ("[]" if col.is_array else "")
+    return ColumnPlan(name, f"CAST({q} AS {duck}) AS {q}", col.sql_type, staged=False, relabel=relabel)
+
+
+def relabel_batch(batch: pa.RecordBatch, relabels: dict[str, str]) -> pa.RecordBatch:
+    """Give uuid and json columns the Arrow extension types the driver writes as PostgreSQL uuid and json."""
+    arrays = []
+    fields = []
+    for field, array in zip(batch.schema, batch.columns, strict=True):
+        kind = relabels.get(field.name)
+        if kind == "uuid":
+            array = pa.ExtensionArray.from_storage(pa.uuid(), array.cast(pa.binary(16)))
+        elif kind == "json":
+            storage = array if array.type == pa.string() else array.cast(pa.string())
+            array = pa.ExtensionArray.from_storage(pa.json_(), storage)
+        arrays.append(array)
+        fields.append(pa.field(field.name, array.type, field.nullable))
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
