@@ -148,7 +148,8 @@ def _structure(ctx: _Context, data: dict[str, Any], cls: type[Any], path: Path_)
         problems = list(_convert.flatten(exc, cls))
         if not problems:  # pragma: no cover - a converter failure we cannot explain
             raise
-        sub, message = min(problems, key=lambda p: ctx.line((*path, *p[0])) or 0)
+        # A misspelt key usually explains a "missing" one, so it is the one to report.
+        sub, message = min(problems, key=lambda p: (not p[1].startswith("unknown key"), ctx.line((*path, *p[0])) or 0))
         sub = tuple("from" if part == "from_" else part for part in sub)
         extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ctx.error((*path, *sub), message + extra) from None

@@ -77,7 +77,8 @@ def render_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     header = " | ".join(c.ljust(w) for c, w in zip(columns, widths))
     rule = "-+-".join("-" * w for w in widths)
-    return [header, rule, *(" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells)]
+    body = [" | ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
+    return [header.rstrip(), rule, *body]
 
 
 def _cell(value: Any) -> str:

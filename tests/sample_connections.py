@@ -1,0 +1,113 @@
+"""Connection classes the core's tests run: small, real, and writing real DuckDB tables."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import ClassVar, Literal
+
+import pyarrow as pa
+
+from ductflow_core.connection import Connection
+from ductflow_core.errors import ConnectorError
+
+
+class Numbers(Connection):
+    """Taps ``rows`` integers (0..rows-1) with their squares."""
+
+    rows: int = 10
+    delay: float = 0.0
+
+    async def tap(self, query: str | None = None) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        table = pa.table({"n": pa.array(range(self.rows), pa.int64()), "sq": [i * i for i in range(self.rows)]})
+        await self.c.register(f"tmp_{self.name}", table)
+        await self.c.sql(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT * FROM {self.c.quote('tmp_' + self.name)}")
+        await self.c.unregister(f"tmp_{self.name}")
+
+
+class Collect(Connection):
+    """Sinks into the class-level ``received`` dict: ``{stage: rows}``, streaming record batches."""
+
+    received: ClassVar[dict] = {}
+    batch_size: int = 4
+    mode: Literal["append", "replace"] = "replace"
+
+    async def sink(self, from_name: str) -> int:
+        rel = await self.c.sql(f"SELECT * FROM {self.c.quote(from_name)} ORDER BY 1")
+        rows: list[dict] = []
+        async for batch in rel.record_batches(self.batch_size):
+            rows.extend(batch.to_pylist())
+        Collect.received[self.name] = rows
+        return len(rows)
+
+
+class Untyped(Connection):
+    """Declares no params: whatever the YAML gives reaches ``init()`` as ``self.params``."""
+
+    seen: ClassVar[dict] = {}
+
+    def init(self) -> None:
+        Untyped.seen[self.name] = dict(self.params)
+
+    async def tap(self, query: str | None = None) -> None:
+        await self.c.sql(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT {len(self.params)} AS n")
+
+
+class Sleeper(Connection):
+    """Taps one row after sleeping ``seconds`` in a DuckDB-free way, recording start and end times."""
+
+    seconds: float = 0.3
+    log: ClassVar[list] = []
+
+    async def tap(self, query: str | None = None) -> None:
+        started = time.perf_counter()
+        await self.c.run(time.sleep, self.seconds)
+        Sleeper.log.append((self.name, started, time.perf_counter()))
+        await self.c.sql(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT 1 AS one")
+
+
+class Failing(Connection):
+    """Fails its tap with a ConnectorError, or with a plain bug when ``bug`` is true."""
+
+    bug: bool = False
+
+    async def tap(self, query: str | None = None) -> None:
+        if self.bug:
+            raise ZeroDivisionError("division by zero")
+        raise ConnectorError("the source refused the request")
+
+
+class NoTable(Connection):
+    """A tap that forgets to create its table."""
+
+    async def tap(self, query: str | None = None) -> None:
+        return None
+
+
+class SyncTap(Connection):
+    """Wrongly defines tap as a plain function."""
+
+    def tap(self, query: str | None = None) -> None:  # type: ignore[override]
+        return None
+
+
+class NotAConnection:
+    """Has the methods but not the base class."""
+
+    async def tap(self, query: str | None = None) -> None:
+        return None
+
+
+class Recorder(Connection):
+    """Records every sql() query it is given, and taps one row."""
+
+    queries: ClassVar[list] = []
+
+    async def sql(self, query: str) -> None:
+        Recorder.queries.append((self.name, query))
+
+    async def tap(self, query: str | None = None) -> None:
+        Recorder.queries.append((self.name, query))
+        await self.c.sql(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT 1 AS one")

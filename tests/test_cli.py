@@ -1,0 +1,118 @@
+"""The ``ductflow`` command: exit codes, one-line errors, tracebacks only with --verbose."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import conn
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_run_success_exits_zero_with_progress_lines(cli: Cli, tmp_path: Path) -> None:
+    """A good run exits 0 and prints one plain progress line per stage when not on a terminal."""
+    write(tmp_path, f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=7)}}}\n")
+    proc = cli("run", "pipeline.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert "✓ nums (tap): 7 rows in" in proc.stderr
+    assert "pipeline finished: 1 stage in" in proc.stderr
+    assert "\r" not in proc.stderr
+
+
+def test_invalid_pipeline_exits_two_with_one_line(cli: Cli, tmp_path: Path) -> None:
+    """A pipeline with a typed param of the wrong type exits 2 with one line naming file, line, stage, key."""
+    write(tmp_path, f"- name: nums\n  kind: tap\n  connection: {conn('Numbers', rows='abc')}\n")
+    proc = cli("run", "pipeline.yaml")
+    assert proc.returncode == 2
+    assert proc.stderr == "error: pipeline.yaml:3: stage 'nums': connection.params.rows: expected int, got 'abc'\n"
+
+
+def test_failed_run_exits_one_and_hides_traceback(cli: Cli, tmp_path: Path) -> None:
+    """A stage raising a bug exits 1 with the cause on one error line and no traceback."""
+    write(tmp_path, f"- {{name: boom, kind: tap, connection: {conn('Failing', bug='true')}}}\n")
+    proc = cli("run", "pipeline.yaml")
+    assert proc.returncode == 1
+    assert "error: stage 'boom' (sample_connections.Failing) failed: ZeroDivisionError: division by zero\n" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_verbose_keeps_the_traceback(cli: Cli, tmp_path: Path) -> None:
+    """With --verbose the same failure prints the traceback down to the connection's line."""
+    write(tmp_path, f"- {{name: boom, kind: tap, connection: {conn('Failing', bug='true')}}}\n")
+    proc = cli("run", "--verbose", "pipeline.yaml")
+    assert proc.returncode == 1
+    assert "Traceback" in proc.stderr
+    assert 'raise ZeroDivisionError("division by zero")' in proc.stderr
+
+
+def test_validate_runs_nothing(cli: Cli, tmp_path: Path) -> None:
+    """validate resolves and checks without running: a failing tap still validates and no database appears."""
+    write(
+        tmp_path,
+        f"database: run.duckdb\nstages:\n  - {{name: boom, kind: tap, connection: {conn('Failing')}}}\n",
+    )
+    proc = cli("validate", "pipeline.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert "valid: 1 stages, 1 connections resolved" in proc.stdout
+    assert not (tmp_path / "run.duckdb").exists()
+
+
+def test_validate_reports_unknown_locator_with_exit_two(cli: Cli, tmp_path: Path) -> None:
+    """validate of a pipeline naming a locator nobody provides exits 2 and lists what is installed."""
+    write(tmp_path, "- {name: s, kind: tap, connection: {kind: no-such-locator}}\n")
+    proc = cli("validate", "pipeline.yaml")
+    assert proc.returncode == 2
+    assert "connection.kind: unknown locator 'no-such-locator'" in proc.stderr
+    assert "installed locators:" in proc.stderr
+
+
+def test_secret_from_env_never_printed(cli: Cli, tmp_path: Path) -> None:
+    """A value from ${VAR} is masked in show output and errors."""
+    write(
+        tmp_path,
+        "- name: u\n  kind: tap\n  show: 1\n  connection:\n    kind: CustomConnection\n"
+        "    module: sample_connections\n    classname: Untyped\n    params: {token: '${API_TOKEN}'}\n"
+        "- {name: echo, kind: transform, show: 1, sql: \"SELECT '${API_TOKEN}' AS leaked\"}\n",
+    )
+    proc = cli("run", "pipeline.yaml", env={"API_TOKEN": "tok-very-secret-123"})
+    assert proc.returncode == 0, proc.stderr
+    assert "tok-very-secret-123" not in proc.stdout + proc.stderr
+    assert "***" in proc.stdout
+
+
+def test_schema_prints_a_stage_fields(cli: Cli, tmp_path: Path) -> None:
+    """schema prints the fields of a transform after running the taps it needs."""
+    write(
+        tmp_path,
+        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
+        "- {name: t, kind: transform, sql: \"SELECT n, 'x' AS label FROM nums\"}\n",
+    )
+    proc = cli("schema", "pipeline.yaml", "t")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["n", "BIGINT", "label", "VARCHAR"]
+
+
+def test_plugins_json_lists_installed_locators(cli: Cli) -> None:
+    """plugins --json lists each installed locator with its distribution and version."""
+    proc = cli("plugins", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    csv = next(r for r in rows if r["name"] == "csv")
+    assert csv["distribution"] == "ductflow-files"
+    assert csv["kind"] == "connection"
+
+
+def test_missing_file_exits_two(cli: Cli) -> None:
+    """A pipeline path that does not exist is a load error with exit code 2."""
+    proc = cli("run", "nope.yaml")
+    assert proc.returncode == 2
+    assert proc.stderr == "error: nope.yaml: no such pipeline file\n"

@@ -1,0 +1,133 @@
+"""Running pipelines in process: order, concurrency, show, failures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import sample_connections as sc
+from conftest import conn
+from ductflow_core.errors import StageFailed
+from ductflow_core.testing import RunOutcome
+
+Run = Callable[..., RunOutcome]
+
+
+def test_tap_transform_sink_moves_every_row(ductflow_run: Run) -> None:
+    """A tap, a transform reading it and a sink reading the transform move the transformed rows."""
+    outcome = ductflow_run(
+        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=20)}}}\n"
+        "- {name: even, kind: transform, sql: \"SELECT n, sq FROM nums WHERE n % 2 = 0\"}\n"
+        f"- {{name: out, kind: sink, connection: {conn('Collect', batch_size=3)}}}\n"
+    )
+    assert [r["n"] for r in sc.Collect.received["out"]] == list(range(0, 20, 2))
+    assert outcome.result("nums").rows == 20
+    assert outcome.result("out").rows == 10
+    assert outcome.rows("SELECT count(*), sum(sq) FROM even") == [(10, sum(i * i for i in range(0, 20, 2)))]
+
+
+def test_untyped_params_reach_init(ductflow_run: Run) -> None:
+    """A class that declares no params receives whatever the YAML gives, before init() runs."""
+    ductflow_run(f"- {{name: u, kind: tap, connection: {conn('Untyped', port=5555, host='db')}}}\n")
+    assert sc.Untyped.seen == {"u": {"port": 5555, "host": "db"}}
+
+
+def test_independent_stages_run_concurrently(ductflow_run: Run) -> None:
+    """Two taps that do not depend on each other overlap in time."""
+    ductflow_run(
+        f"- {{name: a, kind: tap, connection: {conn('Sleeper', seconds=0.4)}}}\n"
+        f"- {{name: b, kind: tap, connection: {conn('Sleeper', seconds=0.4)}}}\n"
+        "- {name: both, kind: transform, sql: SELECT * FROM a UNION ALL SELECT * FROM b}\n"
+    )
+    (_, a_start, a_end), (_, b_start, b_end) = sorted(sc.Sleeper.log)
+    assert a_start < b_end and b_start < a_end
+
+
+def test_dependent_stage_waits_for_its_input(ductflow_run: Run) -> None:
+    """A transform starts only after the tap it names has finished, even when the tap is slow."""
+    outcome = ductflow_run(
+        f"- {{name: slow, kind: tap, connection: {conn('Numbers', rows=3, delay=0.2)}}}\n"
+        f"- {{name: fast, kind: tap, connection: {conn('Numbers', rows=2)}}}\n"
+        "- {name: t, kind: transform, sql: SELECT count(*) AS c FROM slow}\n"
+    )
+    order = [r.name for r in outcome.results]
+    assert order.index("slow") < order.index("t")
+    assert outcome.rows("SELECT c FROM t") == [(3,)]
+
+
+def test_sql_stages_are_sequence_points(ductflow_run: Run) -> None:
+    """An sql stage runs after the stage before it and before the stage after it, with its query."""
+    ductflow_run(
+        f"- {{name: first, kind: tap, query: q1, connection: {conn('Recorder')}}}\n"
+        f"- {{name: ddl, kind: sql, query: CREATE TABLE x (i INT), connection: {conn('Recorder')}}}\n"
+        f"- {{name: second, kind: tap, query: q2, connection: {conn('Recorder')}}}\n"
+    )
+    assert sc.Recorder.queries == [("first", "q1"), ("ddl", "CREATE TABLE x (i INT)"), ("second", "q2")]
+
+
+def test_show_prints_schema_and_rows(ductflow_run: Run) -> None:
+    """``show: 2`` prints the stage's fields and its first two rows."""
+    outcome = ductflow_run(f"- {{name: nums, kind: tap, show: 2, connection: {conn('Numbers', rows=5)}}}\n")
+    assert "── nums ──" in outcome.stdout
+    assert "  n   BIGINT" in outcome.stdout
+    assert "first 2 rows:" in outcome.stdout
+    assert "  n | sq\n  --+---\n  0 | 0\n  1 | 1\n" in outcome.stdout
+
+
+def test_failing_stage_names_stage_class_and_cause(ductflow_run: Run) -> None:
+    """A tap that raises stops the run with an error naming the stage, its class and the cause."""
+    with pytest.raises(StageFailed) as info:
+        ductflow_run(f"- {{name: broken, kind: tap, connection: {conn('Failing')}}}\n")
+    assert str(info.value) == (
+        "stage 'broken' (sample_connections.Failing) failed: the source refused the request"
+    )
+
+
+def test_failure_cancels_concurrent_stages(ductflow_run: Run) -> None:
+    """When one stage fails, a long stage running beside it is cancelled rather than waited for."""
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(StageFailed):
+        ductflow_run(
+            f"- {{name: slow, kind: tap, connection: {conn('Numbers', rows=1, delay=30)}}}\n"
+            f"- {{name: broken, kind: tap, connection: {conn('Failing', bug='true')}}}\n"
+        )
+    assert time.perf_counter() - started < 10
+
+
+def test_tap_without_table_is_an_error(ductflow_run: Run) -> None:
+    """A tap that creates no table fails naming the table it should have made."""
+    with pytest.raises(StageFailed, match='the tap finished without creating table "lazy"'):
+        ductflow_run(f"- {{name: lazy, kind: tap, connection: {conn('NoTable')}}}\n")
+
+
+def test_hostile_stage_names_are_quoted(ductflow_run: Run) -> None:
+    """Stage names with quotes, semicolons and spaces become tables of exactly that name."""
+    name = 'we"ird; DROP TABLE x; --'
+    outcome = ductflow_run(
+        f"- name: '{name}'\n  kind: tap\n  connection: {conn('Numbers', rows=3)}\n"
+        f"- name: copy\n  kind: transform\n  sql: 'SELECT count(*) AS c FROM \"we\"\"ird; DROP TABLE x; --\"'\n"
+    )
+    assert outcome.rows("SELECT c FROM copy") == [(3,)]
+    assert outcome.rows("SELECT table_name FROM duckdb_tables() ORDER BY 1") == [("copy",), (name,)]
+
+
+def test_stage_selection_runs_what_it_needs(ductflow_run: Run) -> None:
+    """Running one stage also runs the stages it depends on, and nothing else."""
+    outcome = ductflow_run(
+        f"- {{name: a, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
+        f"- {{name: b, kind: tap, connection: {conn('Numbers', rows=4)}}}\n"
+        "- {name: t, kind: transform, sql: SELECT * FROM a}\n",
+        stages=["t"],
+    )
+    assert sorted(r.name for r in outcome.results) == ["a", "t"]
+
+
+def test_database_file_keeps_finished_tables(ductflow_run: Run, ductflow_project: Path) -> None:
+    """After a run, the database file holds each table-making stage's table."""
+    outcome = ductflow_run(f"- {{name: a, kind: tap, connection: {conn('Numbers', rows=3)}}}\n")
+    assert outcome.rows("SELECT count(*) FROM a") == [(3,)]
+    assert (ductflow_project / "run.duckdb").exists()
