@@ -24,7 +24,8 @@ def remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
-        with contextlib.suppress(FileNotFoundError):
+        # Not-a-directory: a parent is a file, so nothing can be at ``path``.
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             path.unlink()
 
 

@@ -179,7 +179,8 @@ class FileConnection(Connection):
         except duckdb.Error as exc:
             raise ConnectorError(f"cannot write {self.path!r}: {first_line(exc)}") from exc
         except OSError as exc:
-            raise ConnectorError(f"cannot write {self.path!r}: {exc.strerror or exc}") from exc
+            reason = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
+            raise ConnectorError(f"cannot write {self.path!r}: {reason}") from exc
         finally:
             # Also on cancellation: the facade waits for DuckDB to stop before the error reaches here.
             remove(staged)
