@@ -171,7 +171,8 @@ def _index_note(exc: BaseException) -> Any:
 def _plain_message(exc: BaseException, cls: type[Any] | None) -> str:
     text = str(exc)
     if "not in literal" in text or "Literal" in text:
-        return f"expected one of {_literal_choices(cls)}, got {describe_value(getattr(exc, 'value', None) or _value_from(text))}"
+        value = getattr(exc, "value", None) or _value_from(text)
+        return f"expected one of {_literal_choices(cls)}, got {describe_value(value)}"
     if isinstance(exc, (TypeError, ValueError)) and cls is not None:
         return f"expected {_type_name(cls)}: {text}"
     return text

@@ -92,7 +92,9 @@ def _normalise_top(doc: yamlsource.Document, ctx: _Context) -> dict[str, Any]:
         doc.missing_vars = [(("stages", *p), n) for p, n in doc.missing_vars]
         data = {"stages": data}
     if not isinstance(data, dict):
-        raise ctx.error((), f"expected a list of stages or a mapping with 'stages:', got {_convert.describe_value(data)}")
+        raise ctx.error(
+            (), f"expected a list of stages or a mapping with 'stages:', got {_convert.describe_value(data)}"
+        )
     for key in data:
         if key not in _TOP_KEYS:
             raise ctx.error((key,), _convert.unknown_key_message(key, _TOP_KEYS))

@@ -75,9 +75,9 @@ def render_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[
     """A plain-text table with a header row and aligned columns."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    header = " | ".join(c.ljust(w) for c, w in zip(columns, widths))
+    header = " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False))
     rule = "-+-".join("-" * w for w in widths)
-    body = [" | ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
+    body = [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)).rstrip() for r in cells]
     return [header.rstrip(), rule, *body]
 
 

@@ -39,11 +39,11 @@ def declared_params(cls: type[Any]) -> dict[str, tuple[Any, Any]] | None:
 
     A default of ``attrs.NOTHING`` marks a required param.
     """
-    return _declared(cls)
+    return _declared(cls)  # type: ignore[arg-type]
 
 
 @functools.cache
-def _declared(cls: type[Any]) -> dict[str, tuple[Any, Any]] | None:
+def _declared(cls: Any) -> dict[str, tuple[Any, Any]] | None:
     if attrs.has(cls):
         return {a.name: (a.type, a.default) for a in attrs.fields(cls) if a.init}
     from .connection import Connection
@@ -63,7 +63,7 @@ def _declared(cls: type[Any]) -> dict[str, tuple[Any, Any]] | None:
 
 
 @functools.cache
-def _params_class(cls: type[Any]) -> type[Any] | None:
+def _params_class(cls: Any) -> type[Any] | None:
     spec = declared_params(cls)
     if spec is None:
         return None
@@ -93,7 +93,7 @@ def check_params(cls: type[Any], params: dict[str, Any]) -> dict[str, Any]:
     For a class that declares nothing, ``params`` pass through as they are.
     Only keys that were given are returned: defaults stay with the class.
     """
-    model = _params_class(cls)
+    model = _params_class(cls)  # type: ignore[arg-type]
     if model is None:
         return dict(params)
     try:

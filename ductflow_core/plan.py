@@ -70,7 +70,9 @@ def dependencies(pipeline: Stages) -> dict[str, set[str]]:
         elif isinstance(stage, TransformStage):
             earlier = {s.name for s in stages[:i]}
             named = sql_names(stage.sql)
-            found = {n for n in earlier if n in named} | {lowered[n] for n in named if n in lowered and lowered[n] in earlier}
+            found = {n for n in earlier if n in named} | {
+                lowered[n] for n in named if n in lowered and lowered[n] in earlier
+            }
             if stage.from_:
                 found.add(stage.from_)
             if not found and i > 0:

@@ -66,12 +66,12 @@ class Hooks:
     async def tap(self, stage: Stage, connection: Connection, query: str | None) -> int | None:
         """Run ``ductflow_tap``."""
         call = self.pm.hook.ductflow_tap(stage=stage, connection=connection, query=query)
-        return await _await(call, "ductflow_tap")  # type: ignore[no-any-return]
+        return await _await(call, "ductflow_tap")
 
     async def sink(self, stage: Stage, connection: Connection, from_name: str) -> int | None:
         """Run ``ductflow_sink``."""
         call = self.pm.hook.ductflow_sink(stage=stage, connection=connection, from_name=from_name)
-        return await _await(call, "ductflow_sink")  # type: ignore[no-any-return]
+        return await _await(call, "ductflow_sink")
 
     async def sql(self, stage: Stage, connection: Connection, query: str) -> None:
         """Run ``ductflow_sql``."""
@@ -84,7 +84,7 @@ class Hooks:
 
     async def run_stage(self, stage: Stage, run: RunContext) -> StageResult:
         """Run ``ductflow_run_stage``."""
-        return await _await(self.pm.hook.ductflow_run_stage(stage=stage, run=run), "ductflow_run_stage")  # type: ignore[no-any-return]
+        return await _await(self.pm.hook.ductflow_run_stage(stage=stage, run=run), "ductflow_run_stage")
 
     def run_start(self, pipeline: Stages, stages: list[str]) -> None:
         """Run ``ductflow_run_start``."""

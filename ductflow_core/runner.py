@@ -8,7 +8,7 @@ class and the cause.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -48,7 +48,7 @@ class RunContext:
     def connect(self, stage: Stage, facade: StageDatabase) -> Connection:
         """Build the stage's connection instance (its ``init()`` runs here)."""
         res = self.resolved[stage.name]
-        return res.cls.create(  # type: ignore[no-any-return]
+        return res.cls.create(
             name=stage.name,
             c=facade,
             params=res.params,
@@ -112,16 +112,17 @@ async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exa
     return results
 
 
-async def _first_failure(tasks: list[asyncio.Future[Any]]) -> None:
+async def _first_failure(tasks: Sequence[asyncio.Future[Any]]) -> None:
     pending = set(tasks)
     while pending:
         done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                raise error
 
 
-async def _cancel_all(tasks: list[asyncio.Future[Any]], database: Database) -> None:
+async def _cancel_all(tasks: Sequence[asyncio.Future[Any]], database: Database) -> None:
     live = [t for t in tasks if not t.done()]
     if not live:
         return
@@ -129,4 +130,3 @@ async def _cancel_all(tasks: list[asyncio.Future[Any]], database: Database) -> N
     for task in live:
         task.cancel()
     await asyncio.gather(*live, return_exceptions=True)
-

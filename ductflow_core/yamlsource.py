@@ -85,8 +85,9 @@ class _Builder:
                 line = key_node.start_mark.line + 1
                 first = self.doc.lines.get((*path, key))
                 raise PipelineError(f"{self.source}:{line}: key {key!r} appears twice (first at line {first})")
-            self.doc.lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = self.build(value_node, (*path, key))
+            key_path = (*path, key)
+            self.doc.lines[key_path] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, key_path)
         return out
 
     def _scalar(self, node: yaml.Node, path: Path_) -> Any:

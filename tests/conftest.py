@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 import sample_connections
 
 HERE = Path(__file__).parent

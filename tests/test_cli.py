@@ -41,7 +41,9 @@ def test_failed_run_exits_one_and_hides_traceback(cli: Cli, tmp_path: Path) -> N
     write(tmp_path, f"- {{name: boom, kind: tap, connection: {conn('Failing', bug='true')}}}\n")
     proc = cli("run", "pipeline.yaml")
     assert proc.returncode == 1
-    assert "error: stage 'boom' (sample_connections.Failing) failed: ZeroDivisionError: division by zero\n" in proc.stderr
+    assert (
+        "error: stage 'boom' (sample_connections.Failing) failed: ZeroDivisionError: division by zero\n" in proc.stderr
+    )
     assert "Traceback" not in proc.stderr
 
 

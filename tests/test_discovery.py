@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-
 import sample_connections as sc
+
 from ductflow_core.connection import Connection
 from ductflow_core.discovery import Registry, default_registry
 from ductflow_core.errors import PipelineError, PluginError
@@ -26,7 +25,9 @@ def _pipeline(tmp_path: Path, connection: str) -> Stages:
     return Stages.load(path)
 
 
-def test_locator_resolves_through_a_fake_entry_point(fake_entry_points: Callable[..., Registry], tmp_path: Path) -> None:
+def test_locator_resolves_through_a_fake_entry_point(
+    fake_entry_points: Callable[..., Registry], tmp_path: Path
+) -> None:
     """A locator found in a distribution's ``ductflow.connections`` entry points gives that class."""
     registry = fake_entry_points({"ductflow.connections": {"numbers": "sample_connections:Numbers"}})
     resolved = resolve_pipeline(_pipeline(tmp_path, "{kind: numbers, params: {rows: 3}}"), registry)
@@ -37,7 +38,9 @@ def test_locator_resolves_through_a_fake_entry_point(fake_entry_points: Callable
 def test_fake_entry_point_runs_end_to_end(ductflow_run: Run, fake_entry_points: Callable[..., Registry]) -> None:
     """A pipeline naming a locator from a fake distribution runs its connection."""
     registry = fake_entry_points({"ductflow.connections": {"numbers": "sample_connections:Numbers"}})
-    outcome = ductflow_run("- {name: s, kind: tap, connection: {kind: numbers, params: {rows: 4}}}\n", registry=registry)
+    outcome = ductflow_run(
+        "- {name: s, kind: tap, connection: {kind: numbers, params: {rows: 4}}}\n", registry=registry
+    )
     assert outcome.rows("SELECT count(*) FROM s") == [(4,)]
 
 
@@ -168,5 +171,3 @@ def test_module_raising_on_import_is_reported(tmp_path: Path) -> None:
 def test_default_registry_is_built_once() -> None:
     """The default registry is cached, so repeated lookups read metadata once."""
     assert default_registry() is default_registry()
-
-

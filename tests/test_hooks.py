@@ -10,6 +10,7 @@ from typing import Any
 
 import sample_connections as sc
 from conftest import conn
+
 from ductflow_core import hookimpl, hookspecs
 from ductflow_core.testing import RunOutcome
 
@@ -169,7 +170,8 @@ def test_every_hook_has_a_test_of_its_own() -> None:
     specs = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("ductflow_")]
     tests = [name for name in globals() if name.startswith("test_")]
     untested = [s for s in specs if not any(s.removeprefix("ductflow_") in t for t in tests)]
-    assert specs and not untested, f"hooks without a test: {untested}"
+    assert specs
+    assert not untested, f"hooks without a test: {untested}"
 
 
 def test_plugin_managers_are_fresh(tmp_path: Path) -> None:

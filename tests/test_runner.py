@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 import sample_connections as sc
 from conftest import conn
+
 from ductflow_core.errors import StageFailed
 from ductflow_core.testing import RunOutcome
 
@@ -19,7 +19,7 @@ def test_tap_transform_sink_moves_every_row(ductflow_run: Run) -> None:
     """A tap, a transform reading it and a sink reading the transform move the transformed rows."""
     outcome = ductflow_run(
         f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=20)}}}\n"
-        "- {name: even, kind: transform, sql: \"SELECT n, sq FROM nums WHERE n % 2 = 0\"}\n"
+        '- {name: even, kind: transform, sql: "SELECT n, sq FROM nums WHERE n % 2 = 0"}\n'
         f"- {{name: out, kind: sink, connection: {conn('Collect', batch_size=3)}}}\n"
     )
     assert [r["n"] for r in sc.Collect.received["out"]] == list(range(0, 20, 2))
@@ -42,7 +42,8 @@ def test_independent_stages_run_concurrently(ductflow_run: Run) -> None:
         "- {name: both, kind: transform, sql: SELECT * FROM a UNION ALL SELECT * FROM b}\n"
     )
     (_, a_start, a_end), (_, b_start, b_end) = sorted(sc.Sleeper.log)
-    assert a_start < b_end and b_start < a_end
+    assert a_start < b_end
+    assert b_start < a_end
 
 
 def test_dependent_stage_waits_for_its_input(ductflow_run: Run) -> None:
@@ -80,9 +81,7 @@ def test_failing_stage_names_stage_class_and_cause(ductflow_run: Run) -> None:
     """A tap that raises stops the run with an error naming the stage, its class and the cause."""
     with pytest.raises(StageFailed) as info:
         ductflow_run(f"- {{name: broken, kind: tap, connection: {conn('Failing')}}}\n")
-    assert str(info.value) == (
-        "stage 'broken' (sample_connections.Failing) failed: the source refused the request"
-    )
+    assert str(info.value) == ("stage 'broken' (sample_connections.Failing) failed: the source refused the request")
 
 
 def test_failure_cancels_concurrent_stages(ductflow_run: Run) -> None:
@@ -109,7 +108,7 @@ def test_hostile_stage_names_are_quoted(ductflow_run: Run) -> None:
     name = 'we"ird; DROP TABLE x; --'
     outcome = ductflow_run(
         f"- name: '{name}'\n  kind: tap\n  connection: {conn('Numbers', rows=3)}\n"
-        f"- name: copy\n  kind: transform\n  sql: 'SELECT count(*) AS c FROM \"we\"\"ird; DROP TABLE x; --\"'\n"
+        f'- name: copy\n  kind: transform\n  sql: \'SELECT count(*) AS c FROM "we""ird; DROP TABLE x; --"\'\n'
     )
     assert outcome.rows("SELECT c FROM copy") == [(3,)]
     assert outcome.rows("SELECT table_name FROM duckdb_tables() ORDER BY 1") == [("copy",), (name,)]
