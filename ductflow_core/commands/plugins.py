@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
+from typing import Any
 
-from ..discovery import default_registry
+
+def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
+    """``plugins [--json]``."""
+    parser = sub.add_parser(name, parents=[common], help="list installed connection and hook plugins")
+    parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def main(args: argparse.Namespace) -> int:
     """List plugins as a table, or as JSON with ``--json``."""
+    import json
+
+    from ..discovery import default_registry
+
     registry = default_registry()
     rows = [
         {"kind": "connection", "name": i.name, "target": i.value, "distribution": i.dist, "version": i.version}

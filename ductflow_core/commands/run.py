@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
+from typing import Any
 
-from .. import api
-from ..defaults.progress import Progress
-from ..output import Output
-from ..plugins import make_plugin_manager
+
+def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
+    """``run PIPELINE [--database FILE] [--stage NAME]...``."""
+    parser = sub.add_parser(name, parents=[common], help="run a pipeline")
+    parser.add_argument("pipeline", help="pipeline YAML file")
+    parser.add_argument("--database", metavar="FILE", help="DuckDB file to run in (default: the pipeline's database:)")
+    parser.add_argument(
+        "--stage", action="append", metavar="NAME", help="run only this stage and what it needs (repeatable)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     """Load, validate and run; 0 when every stage finished."""
+    import asyncio
+    import sys
+
+    from .. import api
+    from ..defaults.progress import Progress
+    from ..output import Output
+    from ..plugins import make_plugin_manager
+
     pipeline = api.load(args.pipeline)
     args.secrets = pipeline.secrets
     output = Output(secrets=pipeline.secrets)

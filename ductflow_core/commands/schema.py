@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+from typing import Any
 
-from .. import api, schema
+
+def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
+    """``schema PIPELINE STAGE [--database FILE]``."""
+    parser = sub.add_parser(name, parents=[common], help="show the schema of one stage")
+    parser.add_argument("pipeline", help="pipeline YAML file")
+    parser.add_argument("stage", help="stage name")
+    parser.add_argument("--database", metavar="FILE", help="DuckDB file to use")
 
 
 def main(args: argparse.Namespace) -> int:
     """Print ``name  type`` per field of the stage."""
+    import asyncio
+
+    from .. import api, schema
+
     pipeline = api.load(args.pipeline)
     args.secrets = pipeline.secrets
     fields = asyncio.run(schema.stage_schema(pipeline, args.stage, database=args.database))

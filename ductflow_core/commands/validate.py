@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from .. import api
+
+def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
+    """``validate PIPELINE``."""
+    parser = sub.add_parser(name, parents=[common], help="check a pipeline without running it")
+    parser.add_argument("pipeline", help="pipeline YAML file")
 
 
 def main(args: argparse.Namespace) -> int:
     """Print a one-line verdict; 0 when the pipeline is valid."""
+    from .. import api
+
     pipeline = api.load(args.pipeline)
     args.secrets = pipeline.secrets
     resolved = api.validate(pipeline)
