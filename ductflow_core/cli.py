@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from . import __version__
 
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command(module: str) -> object:
+def _command(module: str) -> ModuleType:
     return importlib.import_module(f".commands.{module}", __package__)
 
 
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .commands import guarded
 
-    return guarded(_command(COMMANDS[args.command]).main, args)  # type: ignore[attr-defined]
+    return guarded(_command(COMMANDS[args.command]).main, args)
 
 
 if __name__ == "__main__":  # pragma: no cover
