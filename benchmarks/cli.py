@@ -33,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--runs", type=int, help="counted runs per runner (default 3; 1 with --quick)")
     p.add_argument("--warmups", type=int, default=1, help="uncounted runs first (default 1)")
-    p.add_argument("--workloads", help="comma-separated keys, e.g. W1,W3 (default: all)")
+    p.add_argument("--workloads", help="comma-separated keys, e.g. W1,W3, or none (default: all)")
     p.add_argument("--quick", action="store_true", help="a smoke run: few rows, one counted run")
     p.add_argument("--peers", action="store_true", help="also run W1 with pandas and dlt (in benchmarks/.peers)")
     p.add_argument("--scaling", action="store_true", help="peak RSS at --rows vs 4× --rows (W1, generator tap)")
@@ -47,6 +47,8 @@ def parser() -> argparse.ArgumentParser:
 def selected(spec: str | None, registry: dict[str, Workload]) -> list[Workload]:
     if not spec:
         return list(registry.values())
+    if spec.strip().lower() == "none":
+        return []
     keys = [k.strip().upper() for k in spec.split(",") if k.strip()]
     unknown = [k for k in keys if k not in registry]
     if unknown:

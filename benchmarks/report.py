@@ -23,6 +23,11 @@ def fmt(value: Any, spec: str = "") -> str:
     return format(value, spec)
 
 
+def cell(text: str | None) -> str:
+    """``text`` made safe inside a markdown table cell."""
+    return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
 def verdict(passed: bool | None) -> str:
     return {True: "✅ pass", False: "❌ fail", None: "— n/a"}[passed]
 
@@ -34,15 +39,24 @@ def markdown(doc: dict[str, Any]) -> str:
         f"{doc['rows']:,} rows, {doc['warmups']} warm-up + {doc['runs']} counted run(s) per runner"
         f"{' — **--quick**' if doc['quick'] else ''}; DuckDB {doc['duckdb']}, Python {doc['python']}.\n"
     )
+    lines = [head]
+    if doc["workloads"]:
+        lines += workload_markdown(doc["workloads"])
+    scaling = doc.get("scaling")
+    if scaling:
+        lines += scaling_markdown(scaling)
+    return "\n".join(lines) + "\n"
+
+
+def workload_markdown(workloads: list[dict[str, Any]]) -> list[str]:
     lines = [
-        head,
         "| Workload | Runner | Median wall (s) | Rows/s | Peak RSS (MiB) | Time ÷ ref | RSS ÷ ref |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for wl in doc["workloads"]:
+    for wl in workloads:
         for r in wl["runners"]:
             if r["status"] != "ok":
-                lines.append(f"| {wl['key']} {wl['title']} | {r['name']} | failed: {r['error']} | | | | |")
+                lines.append(f"| {wl['key']} {wl['title']} | {r['name']} | failed: {cell(r['error'])} | | | | |")
                 continue
             lines.append(
                 f"| {wl['key']} {wl['title']} | {r['name']}{' (ref)' if r['role'] == 'reference' else ''} "
@@ -50,16 +64,13 @@ def markdown(doc: dict[str, Any]) -> str:
                 f"| {fmt(r.get('time_ratio'), '.2f')} | {fmt(r.get('rss_ratio'), '.2f')} |"
             )
     lines += ["", "| Target | Measured | Limit | Result |", "|---|---:|---:|---|"]
-    for wl in doc["workloads"]:
+    for wl in workloads:
         for c in wl["checks"]:
             lines.append(
                 f"| {wl['key']}: {c['name']} | {fmt(c['measured'], '.3f')} {c['unit']} | ≤ {c['limit']} {c['unit']} "
                 f"| {verdict(c['passed'])} |"
             )
-    scaling = doc.get("scaling")
-    if scaling:
-        lines += scaling_markdown(scaling)
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def scaling_markdown(scaling: dict[str, Any]) -> list[str]:
@@ -73,7 +84,7 @@ def scaling_markdown(scaling: dict[str, Any]) -> list[str]:
     ]
     for case in scaling["cases"]:
         rss, walls = case["peak_rss_mib"], case["median_s"]
-        note = f" (failed: {case['errors'][0]})" if case["errors"] else ""
+        note = f" (failed: {cell(case['errors'][0])})" if case["errors"] else ""
         lines.append(
             f"| {case['case']} | {case['runner']}{note} | {fmt(rss[0], '.0f')} | {fmt(rss[1], '.0f')} "
             f"| {fmt(case['rss_growth'], '.2f')}× | {fmt(walls[0], '.2f')} / {fmt(walls[1], '.2f')} |"
@@ -120,7 +131,7 @@ def chart(doc: dict[str, Any], path: Path) -> Path | None:
     ax.set_xticks(list(xs), labels, rotation=30, ha="right")
     ax.set_ylabel("ratio to plain DuckDB (lower is better)")
     ax.set_title(f"Ductflow vs plain DuckDB — {doc['rows']:,} rows, {doc['host']}, {doc['date']}")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

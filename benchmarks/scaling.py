@@ -13,7 +13,7 @@ from typing import Any
 
 from .context import Context
 from .datagen import ensure_dataset
-from .harness import DUCTFLOW, REFERENCE, Contestant, Outcome, measure
+from .harness import DUCTFLOW, REFERENCE, VARIANT, Contestant, Outcome, measure
 from .workloads import w1_csv_to_parquet
 from .workloads.base import (
     Check,
@@ -104,8 +104,10 @@ def run_scaling(ctx: Context) -> dict[str, Any]:
 def summarize(sizes: list[int], results: dict[str, dict[int, list[Outcome]]]) -> dict[str, Any]:
     cases, checks = [], []
     for name, per_size in results.items():
-        for role in (DUCTFLOW, REFERENCE):
-            picked = [next(o for o in per_size[rows] if o.role == role) for rows in sizes]
+        for role in (DUCTFLOW, VARIANT, REFERENCE):
+            picked = [next((o for o in per_size[rows] if o.role == role), None) for rows in sizes]
+            if None in picked:
+                continue
             rss = [o.peak_rss_bytes for o in picked]
             growth = rss[1] / rss[0] if rss[0] and rss[1] else None
             cases.append(

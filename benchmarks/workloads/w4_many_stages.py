@@ -2,71 +2,83 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from ..context import Context
-from ..harness import DUCTFLOW, REFERENCE, Contestant, Outcome
-from .base import (
-    Check,
-    Workload,
-    by_role,
-    duckdb_contestant,
-    ductflow_contestant,
-    row_count_verifier,
-    sql_str,
-    write_yaml,
-)
+from ..harness import DUCTFLOW, REFERENCE, VARIANT, Contestant, Outcome
+from .base import Check, Workload, duckdb_contestant, ductflow_contestant, row_count_verifier, sql_str, write_yaml
 
 STAGES = 50
+#: A shorter twin of the pipeline: the difference between the two is per-stage cost with start-up cancelled out.
+SHORT_STAGES = 10
 TINY_ROWS = 100
+LIMIT_MS = 5.0
+BASELINE = "baseline"
 
 
 def transform_sql(previous: str) -> str:
     return f"SELECT id, k + 1 AS k, qty * 2 AS qty FROM {previous}"
 
 
+def chain(stages: int, tiny: Path, out: Path) -> tuple[dict[str, Any], list[str]]:
+    """One tap, ``stages - 2`` transforms and one sink, as pipeline YAML and as the same DuckDB statements."""
+    steps: list[dict[str, Any]] = [
+        {"name": "s00", "kind": "tap", "connection": {"kind": "csv", "params": {"path": str(tiny)}}}
+    ]
+    statements = [f"CREATE TABLE s00 AS SELECT * FROM read_csv({sql_str(tiny)})"]
+    for i in range(1, stages - 1):
+        name, previous = f"s{i:02d}", f"s{i - 1:02d}"
+        steps.append({"name": name, "kind": "transform", "sql": transform_sql(previous)})
+        statements.append(f"CREATE TABLE {name} AS {transform_sql(previous)}")
+    last = f"s{stages - 2:02d}"
+    sink = {"kind": "parquet", "params": {"path": str(out)}}
+    steps.append({"name": "out", "kind": "sink", "from": last, "connection": sink})
+    statements.append(f"COPY {last} TO {sql_str(out.with_suffix('.ref.parquet'))} (FORMAT parquet)")
+    return {"stages": steps}, statements
+
+
+def contestants_for(ctx: Context, folder: Path, tiny: Path, stages: int, roles: tuple[str, str]) -> list[Contestant]:
+    out = folder / f"out-{stages}.parquet"
+    document, statements = chain(stages, tiny, out)
+    yaml_path = write_yaml(folder / f"w4-{stages}.yaml", document)
+    ours = ductflow_contestant(
+        ctx, f"ductflow {stages} stages", yaml_path, cleanup=[out], verify=row_count_verifier(out, TINY_ROWS)
+    )
+    ref_out = out.with_suffix(".ref.parquet")
+    ref = duckdb_contestant(
+        ctx,
+        f"duckdb {stages} statements",
+        folder / f"duckdb_w4_{stages}.py",
+        statements,
+        cleanup=[ref_out],
+        verify=row_count_verifier(ref_out, TINY_ROWS),
+    )
+    ours.role, ref.role = roles
+    return [ours, ref]
+
+
 def build(ctx: Context) -> list[Contestant]:
     folder = ctx.folder("w4")
     tiny = folder / "tiny.csv"
     tiny.write_text("id,k,qty\n" + "".join(f"{i},{i % 7},{i % 13}\n" for i in range(TINY_ROWS)))
-    ours_out, ref_out = folder / "ductflow.parquet", folder / "duckdb.parquet"
-    # One tap, 48 transforms, one sink: the same fifty steps on both sides.
-    stages: list[dict] = [{"name": "s00", "kind": "tap", "connection": {"kind": "csv", "params": {"path": str(tiny)}}}]
-    statements = [f"CREATE TABLE s00 AS SELECT * FROM read_csv({sql_str(tiny)})"]
-    for i in range(1, STAGES - 1):
-        name, previous = f"s{i:02d}", f"s{i - 1:02d}"
-        stages.append({"name": name, "kind": "transform", "sql": transform_sql(previous)})
-        statements.append(f"CREATE TABLE {name} AS {transform_sql(previous)}")
-    last = f"s{STAGES - 2:02d}"
-    stages.append(
-        {
-            "name": "out",
-            "kind": "sink",
-            "from": last,
-            "connection": {"kind": "parquet", "params": {"path": str(ours_out)}},
-        }
+    return contestants_for(ctx, folder, tiny, STAGES, (DUCTFLOW, REFERENCE)) + contestants_for(
+        ctx, folder, tiny, SHORT_STAGES, (VARIANT, BASELINE)
     )
-    statements.append(f"COPY {last} TO {sql_str(ref_out)} (FORMAT parquet)")
-    yaml_path = write_yaml(folder / "w4.yaml", {"stages": stages})
-    return [
-        ductflow_contestant(
-            ctx, "ductflow", yaml_path, cleanup=[ours_out], verify=row_count_verifier(ours_out, TINY_ROWS)
-        ),
-        duckdb_contestant(
-            ctx,
-            "duckdb",
-            folder / "duckdb_w4.py",
-            statements,
-            cleanup=[ref_out],
-            verify=row_count_verifier(ref_out, TINY_ROWS),
-        ),
-    ]
 
 
 def checks(ctx: Context, outcomes: list[Outcome]) -> list[Check]:
-    ours, ref = by_role(outcomes, DUCTFLOW), by_role(outcomes, REFERENCE)
-    per_stage = None
-    if ours and ref and ours.median_s is not None and ref.median_s is not None:
-        per_stage = (ours.median_s - ref.median_s) / STAGES * 1000
-    return [Check(f"overhead per stage, (ductflow − DuckDB) / {STAGES}", per_stage, 5.0, "ms")]
+    t = {o.role: o.median_s for o in outcomes}
+    per_stage = marginal = None
+    if t.get(DUCTFLOW) is not None and t.get(REFERENCE) is not None:
+        per_stage = (t[DUCTFLOW] - t[REFERENCE]) / STAGES * 1000
+    if None not in (t.get(DUCTFLOW), t.get(REFERENCE), t.get(VARIANT), t.get(BASELINE)):
+        extra = STAGES - SHORT_STAGES
+        marginal = ((t[DUCTFLOW] - t[VARIANT]) - (t[REFERENCE] - t[BASELINE])) / extra * 1000
+    return [
+        Check(f"overhead per stage, (ductflow − DuckDB) / {STAGES}", per_stage, LIMIT_MS, "ms"),
+        Check(f"diagnostic: same without start-up, from {STAGES} vs {SHORT_STAGES} stages", marginal, LIMIT_MS, "ms"),
+    ]
 
 
 WORKLOAD = Workload(
@@ -75,7 +87,7 @@ WORKLOAD = Workload(
     measures=(
         f"A {STAGES}-stage pipeline (CSV tap, {STAGES - 2} transforms, Parquet sink) over {TINY_ROWS}-row tables, "
         f"against the same {STAGES} statements in one DuckDB process: the cost Ductflow adds per stage, "
-        "start-up included."
+        f"start-up included. A {SHORT_STAGES}-stage twin of each gives the per-stage cost without start-up."
     ),
     build=build,
     checks=checks,
