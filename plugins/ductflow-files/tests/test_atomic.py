@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -113,3 +114,19 @@ async def test_overwrite_false_refuses_an_existing_target(db, tmp_path: Path) ->
     assert target.read_text() == "n\n1\n"
     await make(FORMATS["csv"], db, path=str(tmp_path / "fresh.csv"), overwrite=False).sink("t")
     assert (tmp_path / "fresh.csv").read_text() == "n\n2\n"
+
+
+async def test_cancelled_sink_leaves_no_temp_and_the_old_file(db, tmp_path: Path) -> None:
+    """Cancelling a sink part-way (a timeout, Ctrl-C) keeps the old target and removes the half-written file."""
+    target = tmp_path / "big.csv"
+    target.write_text("i\n1\n")
+    await db.execute("CREATE VIEW endless AS SELECT i, repeat('x', 50) AS pad FROM range(1000000000) t(i)")
+    task = asyncio.create_task(make(FORMATS["csv"], db, path=str(target)).sink("endless"))
+    while not any(name.startswith(".big.csv.tmp-") for name in siblings(tmp_path)):
+        assert not task.done(), "the sink ended before it started writing"
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert target.read_text() == "i\n1\n"
+    assert siblings(tmp_path) == ["big.csv"]

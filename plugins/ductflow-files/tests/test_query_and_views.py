@@ -71,3 +71,11 @@ async def test_view_reads_the_file_when_used_and_table_does_not(db, orders_csv: 
     await make(FORMATS["parquet"], db, path=str(out)).sink("lazy")
     await make(FORMATS["parquet"], db, name="back", path=str(out)).tap()
     assert await rows(db, "SELECT id, name FROM back") == [(9, "zed")]
+
+
+async def test_switching_materialize_replaces_the_other_kind(db, orders_csv: Path) -> None:
+    """A tap may turn an existing view of its name into a table and back, as happens across runs."""
+    for materialize, kind in [(False, "VIEW"), (True, "TABLE"), (False, "VIEW")]:
+        await make(FORMATS["csv"], db, name="orders", path=str(orders_csv), materialize=materialize).tap()
+        assert await object_kind(db, "orders") == kind
+        assert await rows(db, "SELECT count(*) FROM orders") == [(4,)]
