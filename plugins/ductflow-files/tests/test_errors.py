@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from ductflow_core.errors import ConnectorError
-from helpers import FORMATS, make
+from helpers import FORMATS, make, rows
 
 from ductflow_files import CsvConnection, JsonConnection, ParquetConnection
 
@@ -33,10 +33,11 @@ async def test_glob_matching_nothing(db, tmp_path: Path) -> None:
 
 
 async def test_empty_folder(db, tmp_path: Path) -> None:
-    """A folder without files of the format names the folder and the pattern looked for."""
+    """A folder without files of the format (hidden ones do not count) names the folder and the pattern."""
+    (tmp_path / ".leftover.json.tmp-0000").write_text('{"a": 1}')
     with pytest.raises(ConnectorError) as exc:
         await make(JsonConnection, db, path=str(tmp_path)).tap()
-    assert one_line(exc).startswith(f"folder {str(tmp_path)!r} holds no **/*.json* files")
+    assert one_line(exc).startswith(f"folder {str(tmp_path)!r} holds no json files")
 
 
 async def test_unreadable_csv_gives_duckdbs_first_line(db, tmp_path: Path) -> None:
@@ -47,6 +48,15 @@ async def test_unreadable_csv_gives_duckdbs_first_line(db, tmp_path: Path) -> No
         await make(CsvConnection, db, path=str(bad), delimiter=",", header=True, columns={"a": "INT", "b": "INT"}).tap()
     assert one_line(exc).startswith(f"cannot read {str(bad)!r}: ")
     assert "Error" in one_line(exc)
+
+
+async def test_ignore_errors_skips_the_bad_rows(db, tmp_path: Path) -> None:
+    """The same unparsable file taps with ``ignore_errors: true``, keeping only the rows that parse."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n3,4,5,6\n7,8\n")
+    columns = {"a": "INT", "b": "INT"}
+    await make(CsvConnection, db, name="t", path=str(bad), columns=columns, header=True, ignore_errors=True).tap()
+    assert await rows(db, "SELECT a, b FROM t ORDER BY a") == [(1, 2), (7, 8)]
 
 
 async def test_parquet_that_is_not_parquet(db, tmp_path: Path) -> None:

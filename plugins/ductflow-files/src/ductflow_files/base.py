@@ -39,8 +39,9 @@ class FileConnection(Connection):
     FORMAT = ""
     #: DuckDB's table function that reads the format.
     READER = ""
-    #: What a folder given as ``path`` is read as: every such file below it.
-    FOLDER_GLOB = "**/*"
+    #: What a folder given as ``path`` is read as: every such file below it, except hidden ones,
+    #: which include the temporary files of a sink still writing there.
+    FOLDER_GLOB = "**/[!.]*"
     #: Param name → DuckDB reader option, for params that apply when tapping.
     READ_OPTIONS: ClassVar[Mapping[str, str]] = MappingProxyType({})
     #: Param name → DuckDB ``COPY`` option, for params that apply when sinking.
@@ -97,7 +98,7 @@ class FileConnection(Connection):
         if literal:
             raise ConnectorError(f"file not found: {self.path!r}{where}")
         if not is_glob(self.path):
-            raise ConnectorError(f"folder {self.path!r} holds no {self.FOLDER_GLOB} files{where}")
+            raise ConnectorError(f"folder {self.path!r} holds no {self.FORMAT} files{where}")
         raise ConnectorError(f"no file matches {self.path!r}{where}")
 
     @property

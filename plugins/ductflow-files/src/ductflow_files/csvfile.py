@@ -15,7 +15,7 @@ class CsvConnection(FileConnection):
 
     FORMAT = "csv"
     READER = "read_csv"
-    FOLDER_GLOB = "**/*.csv*"
+    FOLDER_GLOB = "**/[!.]*.csv*"
     READ_OPTIONS = MappingProxyType(
         {
             "delimiter": "delim",
@@ -30,6 +30,7 @@ class CsvConnection(FileConnection):
             "timestamp_format": "timestampformat",
             "all_varchar": "all_varchar",
             "sample_size": "sample_size",
+            "ignore_errors": "ignore_errors",
             "union_by_name": "union_by_name",
             "filename": "filename",
             "hive_partitioning": "hive_partitioning",
@@ -61,6 +62,7 @@ class CsvConnection(FileConnection):
     timestamp_format: str | None = None
     all_varchar: bool | None = None
     sample_size: int | None = None
+    ignore_errors: bool | None = None
     union_by_name: bool | None = None
     filename: bool | None = None
     hive_partitioning: bool | None = None

@@ -17,7 +17,7 @@ class JsonConnection(FileConnection):
 
     FORMAT = "json"
     READER = "read_json"
-    FOLDER_GLOB = "**/*.json*"
+    FOLDER_GLOB = "**/[!.]*.json*"
     READ_OPTIONS = MappingProxyType(
         {
             "format": "format",

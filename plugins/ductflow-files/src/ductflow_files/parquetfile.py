@@ -15,7 +15,7 @@ class ParquetConnection(FileConnection):
 
     FORMAT = "parquet"
     READER = "read_parquet"
-    FOLDER_GLOB = "**/*.parquet"
+    FOLDER_GLOB = "**/[!.]*.parquet"
     READ_OPTIONS = MappingProxyType(
         {
             "union_by_name": "union_by_name",
