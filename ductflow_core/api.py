@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -16,6 +17,9 @@ from .plugins import Hooks, make_plugin_manager
 from .resolve import Resolved, resolve_pipeline
 from .runner import StageResult
 
+if TYPE_CHECKING:
+    from .db import Database
+
 
 def load(path_or_text: str | Path) -> Stages:
     """Load a pipeline file (or YAML text); see :meth:`Stages.load`."""
@@ -25,9 +29,11 @@ def load(path_or_text: str | Path) -> Stages:
 def validate(
     pipeline: Stages, *, registry: Registry | None = None, stages: Iterable[str] | None = None
 ) -> dict[str, Resolved]:
-    """Resolve every connection and check its params without running anything."""
+    """Check ``requires:``, resolve every connection and check its params, without running anything."""
     from . import plan
+    from .requirements import check_requirements
 
+    check_requirements(pipeline)
     names = None
     if stages is not None:
         stages = list(stages)
@@ -48,6 +54,21 @@ def database_path(pipeline: Stages, override: str | None = None) -> str | None:
     return None
 
 
+def open_database(pipeline: Stages, override: str | None = None) -> Database:
+    """Open the run's DuckDB database with the pipeline's settings and sandbox."""
+    from .db import Database
+
+    sandbox = pipeline.settings.sandbox
+    if sandbox is None:
+        return Database(database_path(pipeline, override), pipeline.settings.duckdb)
+    return Database(
+        database_path(pipeline, override),
+        pipeline.settings.duckdb,
+        allowed_directories=[str(pipeline.base_dir / d) for d in sandbox.allowed_directories],
+        allowed_paths=[str(pipeline.base_dir / p) for p in sandbox.allowed_paths],
+    )
+
+
 async def arun(
     pipeline: Stages,
     *,
@@ -58,7 +79,6 @@ async def arun(
     registry: Registry | None = None,
 ) -> list[StageResult]:
     """Run ``pipeline`` (or the named ``stages`` and what they need); return one result per stage."""
-    from .db import Database
     from .runner import RunContext, run_stages
 
     registry = registry or default_registry()
@@ -66,7 +86,7 @@ async def arun(
     resolved = validate(pipeline, registry=registry, stages=names)
     pm = pm or make_plugin_manager(registry=registry)
     output = output or Output(secrets=pipeline.secrets)
-    db = Database(database_path(pipeline, database), pipeline.settings.duckdb)
+    db = open_database(pipeline, database)
     try:
         run = RunContext(pipeline, db, Hooks(pm), resolved, output)
         return await run_stages(run, names)

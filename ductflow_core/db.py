@@ -38,10 +38,14 @@ class Database:
         config: Mapping[str, Any] | None = None,
         *,
         max_workers: int = 32,
+        allowed_directories: list[str] | None = None,
+        allowed_paths: list[str] | None = None,
     ) -> None:
         self.path = path
         settings = {k: _setting_value(v) for k, v in (config or {}).items()}
         self._con = duckdb.connect(path or ":memory:", config=settings)
+        if allowed_directories is not None or allowed_paths is not None:
+            self._lock_down(allowed_directories or [], allowed_paths or [])
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ductflow-db")
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._guard = threading.Lock()
@@ -50,6 +54,15 @@ class Database:
     def raw(self) -> duckdb.DuckDBPyConnection:
         """The underlying DuckDB connection, for the core's own blocking use."""
         return self._con
+
+    def _lock_down(self, directories: list[str], paths: list[str]) -> None:
+        # Order matters: the lists can only be set while external access is still on,
+        # and locking the configuration stops pipeline SQL from undoing any of it.
+        dirs = [d if d.endswith("/") else d + "/" for d in directories]
+        self._con.execute("SET allowed_directories = ?", [dirs])
+        self._con.execute("SET allowed_paths = ?", [paths])
+        self._con.execute("SET enable_external_access = false")
+        self._con.execute("SET lock_configuration = true")
 
     def facade(self) -> StageDatabase:
         """Return a new facade on its own DuckDB cursor."""

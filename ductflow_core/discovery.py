@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from .errors import PluginError
+from .policy import Policy
 
 CONNECTIONS_GROUP = "ductflow.connections"
 HOOKS_GROUP = "ductflow"
@@ -44,27 +45,38 @@ class PluginInfo:
 class Registry:
     """The entry points of a set of distributions (by default: everything installed)."""
 
-    def __init__(self, distributions: Iterable[metadata.Distribution] | None = None) -> None:
+    def __init__(
+        self, distributions: Iterable[metadata.Distribution] | None = None, policy: Policy | None = None
+    ) -> None:
         self._distributions = distributions
+        self.policy = policy or Policy()
         self._loaded: dict[str, type[Any]] = {}
 
     @functools.cached_property
     def _by_group(self) -> dict[str, dict[str, list[PluginInfo]]]:
-        dists = self._distributions if self._distributions is not None else metadata.distributions()
         groups: dict[str, dict[str, list[PluginInfo]]] = {CONNECTIONS_GROUP: {}, HOOKS_GROUP: {}}
+        for info in self.everything():
+            if self.policy.allows_plugin(info.name, info.dist):
+                groups[info.group].setdefault(info.name, []).append(info)
+        return groups
+
+    @functools.cache  # noqa: B019 - one registry per process, kept for its whole life
+    def everything(self) -> tuple[PluginInfo, ...]:
+        """Every Ductflow entry point installed, allowed by the policy or not."""
+        dists = self._distributions if self._distributions is not None else metadata.distributions()
+        found: list[PluginInfo] = []
         seen: set[tuple[str, str, str]] = set()
         for dist in dists:
             dist_name = dist.metadata["Name"] or "?"
             for ep in dist.entry_points:
-                if ep.group not in groups:
+                if ep.group not in (CONNECTIONS_GROUP, HOOKS_GROUP):
                     continue
                 key = (ep.group, ep.name, dist_name.lower())
                 if key in seen:  # one distribution visible twice on sys.path
                     continue
                 seen.add(key)
-                info = PluginInfo(ep.name, ep.value, ep.group, dist_name, dist.version or "?", ep)
-                groups[ep.group].setdefault(ep.name, []).append(info)
-        return groups
+                found.append(PluginInfo(ep.name, ep.value, ep.group, dist_name, dist.version or "?", ep))
+        return tuple(sorted(found, key=lambda i: (i.group, i.name, i.dist)))
 
     def locators(self) -> list[PluginInfo]:
         """Every installed connection entry point, sorted by locator."""
@@ -116,8 +128,30 @@ def load_entry_point(info: PluginInfo) -> Any:
         ) from exc
 
 
-def import_class(module: str, classname: str, base_dir: Path | None = None) -> type[Any]:
-    """Import ``module`` (with ``base_dir`` first on ``sys.path``) and return its ``classname``."""
+def plugin_status(registry: Registry, info: PluginInfo) -> str:
+    """``ok``, ``disabled`` (by the policy), ``conflict: …`` or ``broken: <cause>``; imports the plugin."""
+    if not registry.policy.allows_plugin(info.name, info.dist):
+        return "disabled"
+    try:
+        if info.group == CONNECTIONS_GROUP:
+            registry.connection_class(info.name)
+        else:
+            load_entry_point(info)
+    except PluginError as exc:
+        cause = exc.__cause__
+        detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+        return ("conflict: " if "claimed by two" in str(exc) else "broken: ") + detail
+    return "ok"
+
+
+def import_class(module: str, classname: str, base_dir: Path | None = None, policy: Policy | None = None) -> type[Any]:
+    """Import ``module`` (with ``base_dir`` first on ``sys.path``) and return its ``classname``.
+
+    A module the policy refuses is reported before anything is imported.
+    """
+    refusal = (policy or Policy()).module_refusal(module)
+    if refusal:
+        raise PluginError(refusal)
     if base_dir is not None and str(base_dir) not in sys.path:
         sys.path.insert(0, str(base_dir))
     try:
@@ -158,7 +192,7 @@ _DEFAULT: list[Registry] = []
 
 
 def default_registry() -> Registry:
-    """The registry of everything installed, built on first use."""
+    """The registry of everything installed, under the ``DUCTFLOW_*`` policy; built on first use."""
     if not _DEFAULT:
-        _DEFAULT.append(Registry())
+        _DEFAULT.append(Registry(policy=Policy.from_env()))
     return _DEFAULT[0]

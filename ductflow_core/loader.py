@@ -17,7 +17,7 @@ from .errors import PipelineError
 from .models import STAGE_CLASSES, Settings, Stage, Stages
 
 Path_ = tuple[Any, ...]
-_TOP_KEYS = ["stages", "database", "duckdb"]
+_TOP_KEYS = ["stages", "database", "duckdb", "requires", "sandbox"]
 
 
 class _Context:

@@ -117,15 +117,31 @@ STAGE_CLASSES: dict[str, type[Stage]] = {cls.KIND: cls for cls in (TapStage, Tra
 
 
 @attrs.frozen
+class Sandbox:
+    """Lock DuckDB's file access to the folders and files listed (relative to the pipeline's folder).
+
+    With a sandbox, SQL in the pipeline (transforms, and connections that read
+    or write through DuckDB) can touch no other file, and cannot change settings.
+    """
+
+    allowed_directories: list[str] = attrs.Factory(list)
+    allowed_paths: list[str] = attrs.Factory(list)
+
+
+@attrs.frozen
 class Settings:
     """Pipeline-wide settings.
 
     ``database`` is the DuckDB file (in memory when absent); ``duckdb`` holds
-    DuckDB configuration options passed when the database is opened.
+    DuckDB configuration options passed when the database is opened;
+    ``requires`` lists distributions (``ductflow-postgres>=0.2``) that must be
+    installed; ``sandbox`` restricts DuckDB's file access.
     """
 
     database: str | None = None
     duckdb: dict[str, Any] = attrs.Factory(dict)
+    requires: list[str] = attrs.Factory(list)
+    sandbox: Sandbox | None = None
 
 
 @attrs.frozen

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
-from .discovery import Registry, default_registry, load_entry_point
+from .discovery import PluginInfo, Registry, default_registry, load_entry_point
+from .errors import PluginError
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -39,16 +41,31 @@ def make_plugin_manager(
     Nothing is loaded at import time; installed hook plugins (entry-point
     group ``ductflow``) are imported here, one at a time.
     """
+    registry = registry or default_registry()
     pm = pluggy.PluginManager("ductflow")
     pm.add_hookspecs(hookspecs)
     for name, plugin in default_plugins():
         pm.register(plugin, name=name)
     if load_entrypoints:
-        for info in (registry or default_registry()).hook_plugins():
-            pm.register(load_entry_point(info), name=f"{info.dist}:{info.name}")
+        for info in registry.hook_plugins():
+            _register_installed(pm, info, strict=registry.policy.strict)
     for plugin in plugins:
-        pm.register(plugin)
+        pm.register(plugin, name=getattr(plugin, "plugin_name", None))
+    if registry.policy.trace:
+        from .defaults.trace import Trace
+
+        pm.register(Trace(pm), name="ductflow.trace")
     return pm
+
+
+def _register_installed(pm: pluggy.PluginManager, info: PluginInfo, *, strict: bool) -> None:
+    # A broken hook plugin must not break every pipeline: it is skipped with a warning unless strict.
+    try:
+        pm.register(load_entry_point(info), name=f"{info.dist}:{info.name}")
+    except PluginError as exc:
+        if strict:
+            raise
+        print(f"warning: {exc}; skipped (DUCTFLOW_STRICT_PLUGINS=1 makes this an error)", file=sys.stderr)
 
 
 async def _await(result: Awaitable[Any] | None, hook: str) -> Any:

@@ -48,7 +48,7 @@ def _find_class(pipeline: Stages, stage: Stage, spec: CustomConnection, registry
     if spec.locator and registry.has(spec.locator):
         return registry.connection_class(spec.locator)
     if spec.module and spec.classname:
-        return import_class(spec.module, spec.classname, pipeline.base_dir)
+        return import_class(spec.module, spec.classname, pipeline.base_dir, registry.policy)
     if spec.locator:
         raise PluginError(registry.unknown_message(spec.locator))
     raise PluginError("a connection needs a 'locator' (or 'kind: <locator>'), or both 'module' and 'classname'")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 
 from . import api, plan
-from .db import Database
 from .errors import PipelineError
 from .models import Field, Stages
 from .output import Output
@@ -29,7 +28,7 @@ async def stage_schema(pipeline: Stages, name: str, *, database: str | None = No
     stage = pipeline[name]
     needed = plan.select(pipeline, [name])
     resolved = api.validate(pipeline, stages=[name])
-    db = Database(api.database_path(pipeline, database), pipeline.settings.duckdb)
+    db = api.open_database(pipeline, database)
     try:
         run = RunContext(pipeline, db, Hooks(make_plugin_manager()), resolved, _quiet())
         facade = db.facade()

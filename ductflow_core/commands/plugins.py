@@ -16,15 +16,19 @@ def main(args: argparse.Namespace) -> int:
     """List plugins as a table, or as JSON with ``--json``."""
     import json
 
-    from ..discovery import default_registry
+    from ..discovery import default_registry, plugin_status
 
     registry = default_registry()
     rows = [
-        {"kind": "connection", "name": i.name, "target": i.value, "distribution": i.dist, "version": i.version}
-        for i in registry.locators()
-    ] + [
-        {"kind": "hooks", "name": i.name, "target": i.value, "distribution": i.dist, "version": i.version}
-        for i in registry.hook_plugins()
+        {
+            "kind": "connection" if i.group == "ductflow.connections" else "hooks",
+            "name": i.name,
+            "target": i.value,
+            "distribution": i.dist,
+            "version": i.version,
+            "status": plugin_status(registry, i),
+        }
+        for i in registry.everything()
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -34,5 +38,6 @@ def main(args: argparse.Namespace) -> int:
         return 0
     width = max(len(r["name"]) for r in rows)
     for r in rows:
-        print(f"{r['kind']:<10}  {r['name']:<{width}}  {r['distribution']} {r['version']}  ({r['target']})")
+        line = f"{r['kind']:<10}  {r['name']:<{width}}  {r['distribution']} {r['version']}  ({r['target']})"
+        print(line if r["status"] == "ok" else f"{line}  [{r['status']}]")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._policy import add_policy_flags, registry_from
+
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
     """``run PIPELINE [--database FILE] [--stage NAME]...``."""
@@ -14,6 +16,7 @@ def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stage", action="append", metavar="NAME", help="run only this stage and what it needs (repeatable)"
     )
+    add_policy_flags(parser)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -30,6 +33,7 @@ def main(args: argparse.Namespace) -> int:
     args.secrets = pipeline.secrets
     output = Output(secrets=pipeline.secrets)
     progress = Progress(output, live=sys.stderr.isatty())
-    pm = make_plugin_manager(plugins=[progress])
-    asyncio.run(api.arun(pipeline, database=args.database, stages=args.stage, pm=pm, output=output))
+    registry = registry_from(args)
+    pm = make_plugin_manager(registry=registry, plugins=[progress])
+    asyncio.run(api.arun(pipeline, database=args.database, stages=args.stage, pm=pm, output=output, registry=registry))
     return 0

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._policy import add_policy_flags, registry_from
+
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
     """``validate PIPELINE``."""
     parser = sub.add_parser(name, parents=[common], help="check a pipeline without running it")
     parser.add_argument("pipeline", help="pipeline YAML file")
+    parser.add_argument("--print", action="store_true", help="print the resolved pipeline, secrets masked")
+    add_policy_flags(parser)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -18,6 +22,10 @@ def main(args: argparse.Namespace) -> int:
 
     pipeline = api.load(args.pipeline)
     args.secrets = pipeline.secrets
-    resolved = api.validate(pipeline)
+    resolved = api.validate(pipeline, registry=registry_from(args))
+    if args.print:
+        from ..render_pipeline import dump_masked
+
+        print(dump_masked(pipeline), end="")
     print(f"{pipeline.source}: valid: {len(pipeline.stages)} stages, {len(resolved)} connections resolved")
     return 0

@@ -26,6 +26,8 @@ def describe(result: StageResult) -> str:
 class Progress:
     """Reports each stage as it finishes; on a terminal also a live line of what is running."""
 
+    plugin_name = "ductflow.progress"
+
     def __init__(self, output: Output, *, live: bool) -> None:
         self.output = output
         self.live = live

@@ -1,0 +1,34 @@
+"""The pipeline's ``requires:`` list: check every distribution it names is installed, all at once."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from .errors import PipelineError
+from .models import Stages
+
+
+def check_requirements(pipeline: Stages) -> None:
+    """Raise one :class:`PipelineError` listing every requirement that is missing or too old."""
+    problems: list[str] = []
+    for index, text in enumerate(pipeline.settings.requires):
+        line = pipeline.lines.get(("requires", index))
+        where = f"{pipeline.source}:{line}" if line else pipeline.source
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            raise PipelineError(f"{where}: requires[{index}]: not a requirement: {exc}") from None
+        try:
+            version = metadata.version(req.name)
+        except metadata.PackageNotFoundError:
+            problems.append(f"{text} (not installed)")
+            continue
+        if req.specifier and not req.specifier.contains(version, prereleases=True):
+            problems.append(f"{text} (installed: {version})")
+    if problems:
+        line = pipeline.lines.get(("requires",))
+        where = f"{pipeline.source}:{line}" if line else pipeline.source
+        hint = "; install with: ductflow install " + " ".join(p.split(" (")[0] for p in problems)
+        raise PipelineError(f"{where}: requires: missing {', '.join(problems)}{hint}")
