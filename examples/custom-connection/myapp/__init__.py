@@ -1,0 +1,1 @@
+"""An application package holding the example's own Ductflow connection."""

@@ -1,0 +1,1 @@
+"""Connections this application plugs into Ductflow."""
