@@ -62,7 +62,9 @@ def read(query: str) -> list[tuple[object, ...]]:
 def test_plugin_is_installed_under_its_locators() -> None:
     """The three locators point at this package's classes through the ``ductflow.connections`` entry points."""
     found = {
-        ep.name: ep.load() for ep in entry_points(group="ductflow.connections") if ep.value.startswith("ductflow_")
+        ep.name: ep.load()
+        for ep in entry_points(group="ductflow.connections")
+        if ep.value.startswith("ductflow_files:")
     }
     assert found == {
         "csv": ductflow_files.CsvConnection,
