@@ -86,8 +86,11 @@ module. Publish it under the entry-point group `ductflow` (connections use
 timing = "mypackage.timing"
 ```
 
-Every installed hook plugin is loaded for every run; `ductflow plugins` lists
-them. From Python, pass plugins for one run with
+Every installed hook plugin is loaded for every run, unless turned off with
+`DUCTFLOW_DISABLE_PLUGINS` or left out of `DUCTFLOW_LOAD_PLUGINS` (see
+[the CLI page](../cli.md#plugins-and-modules)); `ductflow plugins` lists them.
+`DUCTFLOW_TRACE_HOOKS=1` prints every hook call with the plugins it went
+through. From Python, pass plugins for one run with
 `ductflow_core.plugins.make_plugin_manager(plugins=[...])` and
 `ductflow_core.api.arun(..., pm=pm)`.
 
