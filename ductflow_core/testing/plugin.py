@@ -59,3 +59,15 @@ def fake_entry_points() -> Callable[..., Any]:
         return fake_registry(FakeDistribution(name, version, entry_points))
 
     return make
+
+
+@pytest.fixture
+def ductflow_registry() -> Any:
+    """A fresh :class:`~ductflow_core.discovery.Registry` of everything installed, read when the test starts.
+
+    Unlike the process-wide default registry, it sees distributions installed
+    after the test session began.
+    """
+    from ..discovery import Registry
+
+    return Registry()
