@@ -171,6 +171,42 @@ def test_pipeline_blocks_load_and_resolve(block: Block) -> None:
     api.validate(pipeline, registry=registry)
 
 
+# -- links between pages ---------------------------------------------------------------------------------------
+
+
+def _slug(heading: str) -> str:
+    # GitHub's anchors: lower case, punctuation dropped, spaces to hyphens.
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    return {_slug(m.group(1)) for m in re.finditer(r"^#+\s+(.*)$", text, re.MULTILINE)}
+
+
+def _links() -> list[tuple[Path, str]]:
+    found = []
+    for path in _markdown_files():
+        text = re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if not re.match(r"^[a-z]+:", target):
+                found.append((path, target))
+    return found
+
+
+@pytest.mark.parametrize(("path", "target"), _links(), ids=lambda v: v if isinstance(v, str) else v.name)
+def test_relative_links_point_at_something(path: Path, target: str) -> None:
+    """Every relative link in README.md and docs/ names an existing file and, for a Markdown page, heading."""
+    file_part, _, fragment = target.partition("#")
+    destination = (path.parent / file_part).resolve() if file_part else path
+    where = path.relative_to(ROOT)
+    assert destination.exists(), f"{where}: link {target!r} points at {destination}, which does not exist"
+    if fragment and destination.suffix == ".md":
+        assert fragment in _anchors(destination), f"{where}: link {target!r}: no heading #{fragment} in that page"
+
+
 # -- examples, run end to end ----------------------------------------------------------------------------------
 
 
