@@ -44,6 +44,21 @@ as_pg() {
     if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Trust for everyone on 127.0.0.1 keeps the DSN password-free, except for members of this group, so tests can
+# still exercise a refused password.
+HBA_LINE="host all +ductflow_password_required 127.0.0.1/32 scram-sha-256"
+
+ensure_hba() {
+    local hba="$1/data/pg_hba.conf"
+    if ! grep -qF "$HBA_LINE" "$hba"; then
+        { echo "$HBA_LINE"; cat "$hba"; } > "$hba.new"
+        if [[ "$(id -u)" == 0 ]]; then chown postgres:postgres "$hba.new"; fi
+        chmod 600 "$hba.new"
+        mv "$hba.new" "$hba"
+        return 1
+    fi
+}
+
 is_running() {
     local dir="$1"
     [[ -f "$dir/data/PG_VERSION" ]] && as_pg "$BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
@@ -65,8 +80,11 @@ cmd_start() {
         log "initdb in $dir/data"
         as_pg "$BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >&2
     fi
+    local hba_changed=0
+    ensure_hba "$dir" || hba_changed=1
     if is_running "$dir"; then
         log "already running in $dir"
+        if [[ $hba_changed == 1 ]]; then as_pg "$BIN/pg_ctl" -D "$dir/data" reload >&2; fi
     else
         # Leftover from a killed server; pg_ctl would otherwise refuse to start.
         rm -f "$dir/data/postmaster.pid"

@@ -32,7 +32,7 @@ def server_cause(exc: BaseException) -> str:
     sqlstate = _SQLSTATE.search(text)
     text = _SQLSTATE.sub("", text)
     line = next((part.strip() for part in text.splitlines() if part.strip()), "") or type(exc).__name__
-    line = line.rstrip(". ")
+    line = re.sub(r"\s{2,}", " ", line).rstrip(". ")
     return f"{line} (SQLSTATE {sqlstate.group(1)})" if sqlstate else line
 
 

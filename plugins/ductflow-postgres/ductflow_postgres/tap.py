@@ -52,5 +52,5 @@ def _load(duck: Any, reader: pa.RecordBatchReader, select: str, dest: str, targe
     finally:
         duck.unregister(view)
         reader.close()
-    row = duck.execute(f"SELECT count(*) FROM {quote_ident(dest)}").fetchone()
-    return int(row[0]) if row else 0
+    # fetchall, not fetchone: a half-read result would block the next query on this cursor.
+    return int(duck.execute(f"SELECT count(*) FROM {quote_ident(dest)}").fetchall()[0][0])

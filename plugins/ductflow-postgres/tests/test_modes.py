@@ -1,0 +1,182 @@
+"""Sink modes, qualified and hostile names, statements and catalogue schemas against a real server."""
+
+from __future__ import annotations
+
+import pytest
+from ductflow_core.errors import ConnectorError
+from ductflow_core.models import Field
+
+from helpers import execute, fetch
+
+
+async def _source(db, rows: list[tuple[int, str]], name: str = "src") -> None:
+    values = ", ".join(f"({i}, '{s}')" for i, s in rows)
+    await db.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM (VALUES {values}) v(id, label)")
+
+
+async def test_append_adds_rows_each_time(make, db, pg_dsn):
+    """Appending twice leaves both copies of the rows, and creates the table on first use."""
+    await _source(db, [(1, "a"), (2, "b")])
+    sink = make(table="app", mode="append")
+    await sink.sink("src")
+    await sink.sink("src")
+    assert fetch(pg_dsn, "SELECT id, count(*) FROM app GROUP BY id ORDER BY id") == [(1, 2), (2, 2)]
+
+
+async def test_replace_swaps_contents_and_keeps_definition(make, db, pg_dsn):
+    """Replacing a table with the same columns changes its rows but keeps its index and dependent view."""
+    execute(
+        pg_dsn,
+        "CREATE TABLE rep (id bigint PRIMARY KEY, label text)",
+        "INSERT INTO rep VALUES (9, 'old')",
+        "CREATE VIEW rep_view AS SELECT label FROM rep",
+    )
+    await _source(db, [(1, "a"), (2, "b")])
+    await make(table="rep", mode="replace").sink("src")
+    assert fetch(pg_dsn, "SELECT id, label FROM rep ORDER BY id") == [(1, "a"), (2, "b")]
+    assert fetch(pg_dsn, "SELECT count(*) FROM rep_view") == [(2,)]
+    assert fetch(pg_dsn, "SELECT count(*) FROM pg_indexes WHERE tablename = 'rep'") == [(1,)]
+
+
+async def test_replace_with_new_columns_recreates(make, db, pg_dsn):
+    """Replacing a table whose columns differ from the source gives it the source's columns."""
+    execute(pg_dsn, "CREATE TABLE reshape (x int)", "INSERT INTO reshape VALUES (1)")
+    await _source(db, [(5, "e")])
+    await make(table="reshape", mode="replace").sink("src")
+    assert fetch(pg_dsn, "SELECT * FROM reshape") == [(5, "e")]
+
+
+async def test_create_refuses_existing_table(make, db, pg_dsn):
+    """Mode create writes a new table and fails, leaving the rows alone, when the table exists."""
+    await _source(db, [(1, "a")])
+    await make(table="fresh", mode="create").sink("src")
+    with pytest.raises(ConnectorError, match="already exists"):
+        await make(table="fresh", mode="create").sink("src")
+    assert fetch(pg_dsn, "SELECT count(*) FROM fresh") == [(1,)]
+
+
+async def test_merge_updates_and_inserts(make, db, pg_dsn):
+    """Merge on a primary key updates matching rows, inserts new ones and keeps the rest."""
+    execute(
+        pg_dsn,
+        "CREATE TABLE mrg (id bigint PRIMARY KEY, label text)",
+        "INSERT INTO mrg VALUES (1, 'old1'), (2, 'old2')",
+    )
+    await _source(db, [(2, "new2"), (3, "new3")])
+    await make(table="mrg", mode="merge", primary_key=["id"]).sink("src")
+    assert fetch(pg_dsn, "SELECT id, label FROM mrg ORDER BY id") == [(1, "old1"), (2, "new2"), (3, "new3")]
+
+
+async def test_merge_creates_table_with_primary_key(make, db, pg_dsn):
+    """Merging into a missing table creates it with the primary key, so a second merge upserts."""
+    await _source(db, [(1, "a")])
+    await make(table="mrg_new", mode="merge", primary_key=["id"]).sink("src")
+    await _source(db, [(1, "b")])
+    await make(table="mrg_new", mode="merge", primary_key=["id"]).sink("src")
+    assert fetch(pg_dsn, "SELECT id, label FROM mrg_new") == [(1, "b")]
+
+
+def test_merge_needs_primary_key(make):
+    """Mode merge without primary_key is refused when the connection is built."""
+    with pytest.raises(ConnectorError, match="primary_key"):
+        make(table="t", mode="merge")
+
+
+@pytest.mark.parametrize(
+    ("spec", "schema", "table"),
+    [
+        ('"Odd Schema"."we""ird; name"', "Odd Schema", 'we"ird; name'),
+        ("analytics.Orders", "analytics", "orders"),
+        ('"Mixed"', None, "Mixed"),
+    ],
+)
+async def test_qualified_and_quoted_names(make, db, pg_dsn, spec, schema, table):
+    """Schema-qualified and quoted names reach exactly the table PostgreSQL would understand by them."""
+    execute(pg_dsn, 'CREATE SCHEMA IF NOT EXISTS "Odd Schema"', "CREATE SCHEMA IF NOT EXISTS analytics")
+    await _source(db, [(1, "a")])
+    await make(table=spec, mode="replace").sink("src")
+    where = f"table_schema = '{schema or 'public'}' AND table_name = '{table.replace(chr(39), chr(39) * 2)}'"
+    assert fetch(pg_dsn, f"SELECT count(*) FROM information_schema.tables WHERE {where}") == [(1,)]
+    await make(name="back", table=spec).tap(None)
+    assert await (await db.sql("SELECT * FROM back")).fetchall() == [(1, "a")]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "victim; DROP TABLE victim",
+        'victim"; DROP TABLE victim; --',
+        "victim'); DROP TABLE victim; --",
+        "public.victim where 1=1; drop table victim",
+    ],
+)
+async def test_injection_attempts_fail_safe(make, db, pg_dsn, spec):
+    """Table names carrying SQL either are refused or name a harmless table; the victim table survives."""
+    execute(pg_dsn, "CREATE TABLE IF NOT EXISTS victim (id int)", "TRUNCATE victim", "INSERT INTO victim VALUES (1)")
+    await _source(db, [(1, "a")])
+    try:
+        await make(name="inj", table=spec).tap(None)
+    except ConnectorError as exc:
+        assert "does not exist" in str(exc) or "table name" in str(exc)
+    try:
+        await make(table=spec, mode="replace").sink("src")
+    except ConnectorError as exc:
+        assert "table name" in str(exc)
+    assert fetch(pg_dsn, "SELECT count(*) FROM victim") == [(1,)]
+    # Whatever was written went to a table literally named by the string, never into victim.
+    assert fetch(pg_dsn, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'victim'") == [(1,)]
+
+
+async def test_identifier_with_nul_is_refused(make):
+    """A NUL inside a table name is refused before anything reaches the server."""
+    with pytest.raises(ConnectorError, match="NUL"):
+        make(table="bad\x00name")
+
+
+async def test_sql_runs_statements_on_the_server(make, pg_dsn):
+    """``sql()`` runs several statements and commits them."""
+    await make().sql("CREATE TABLE via_sql (a int); INSERT INTO via_sql VALUES (1), (2)")
+    assert fetch(pg_dsn, "SELECT sum(a) FROM via_sql") == [(3,)]
+
+
+async def test_sql_error_rolls_back(make, pg_dsn):
+    """A failing statement raises ConnectorError with the server's reason and leaves nothing behind."""
+    with pytest.raises(ConnectorError, match="division by zero"):
+        await make().sql("CREATE TABLE half (a int); SELECT 1/0")
+    assert fetch(pg_dsn, "SELECT to_regclass('half') IS NULL") == [(True,)]
+
+
+async def test_show_schema_reads_the_catalogue(make, pg_dsn):
+    """show_schema lists the table's columns with PostgreSQL types and nullability."""
+    execute(pg_dsn, "CREATE TABLE described (id bigint NOT NULL, amount numeric(12,2), tags text[])")
+    assert await make(table="described").show_schema() == [
+        Field("id", "bigint", nullable=False),
+        Field("amount", "numeric(12,2)", nullable=True),
+        Field("tags", "text[]", nullable=True),
+    ]
+
+
+async def test_tap_query_param_and_stage_query(make, db, pg_dsn):
+    """A tap reads the ``query`` param, and the stage's own query wins over it."""
+    await make(name="q1", query="SELECT 41 + 1 AS answer").tap(None)
+    assert await (await db.sql("SELECT answer FROM q1")).fetchall() == [(42,)]
+    await make(name="q2", query="SELECT 1 AS answer").tap("SELECT 2 AS answer")
+    assert await (await db.sql("SELECT answer FROM q2")).fetchall() == [(2,)]
+
+
+async def test_host_params_connect(make, db, server_dsn, pg_dsn):
+    """host/port/user/dbname params reach the same server as the DSN."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(pg_dsn)
+    conn = make(
+        name="hp",
+        dsn=None,
+        host=parts.hostname,
+        port=parts.port,
+        user=parts.username,
+        dbname=parts.path[1:],
+        query="SELECT current_database() AS db",
+    )
+    await conn.tap(None)
+    assert await (await db.sql("SELECT db FROM hp")).fetchall() == [(parts.path[1:],)]

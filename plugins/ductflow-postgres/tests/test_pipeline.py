@@ -1,0 +1,97 @@
+"""End to end: ``ductflow run`` finds the plugin through its entry point and moves rows both ways."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+from helpers import execute, fetch
+
+PIPELINE = """
+- name: setup
+  kind: sql
+  query: CREATE SCHEMA IF NOT EXISTS analytics
+  connection:
+    kind: postgres
+    params: {dsn: "${PG_DSN}"}
+- name: orders
+  kind: tap
+  after: [setup]
+  connection:
+    kind: postgres
+    params: {dsn: "${PG_DSN}", table: public.orders}
+- name: paid
+  kind: transform
+  sql: SELECT customer, sum(amount) AS total, max(placed) AS last_order FROM orders WHERE paid GROUP BY customer
+- name: to_pg
+  kind: sink
+  from: paid
+  connection:
+    kind: postgres
+    params: {dsn: "${PG_DSN}", table: "analytics.paid_totals", mode: replace}
+"""
+
+
+def _cli() -> list[str]:
+    found = shutil.which("ductflow") or str(Path(sys.executable).with_name("ductflow"))
+    if not Path(found).exists():
+        pytest.fail("the `ductflow` command is not installed: pip install -e . (the core)", pytrace=False)
+    return [found]
+
+
+def test_entry_point_is_installed():
+    """The distribution registers the ``postgres`` locator in the ductflow.connections group."""
+    names = {ep.name: ep.value for ep in entry_points(group="ductflow.connections")}
+    assert names.get("postgres") == "ductflow_postgres:PostgresConnection", (
+        "install the plugin: pip install -e plugins/ductflow-postgres"
+    )
+
+
+def test_ductflow_run_moves_rows_through_duckdb(pg_dsn, tmp_path):
+    """A YAML pipeline taps PostgreSQL, totals in DuckDB and replaces a table in another schema, exactly."""
+    execute(
+        pg_dsn,
+        "CREATE TABLE orders (id int, customer text, amount numeric(12,2), placed timestamptz, paid boolean)",
+        "INSERT INTO orders VALUES (1, 'ann', 10.10, '2024-01-01 10:00+01', true), "
+        "(2, 'ann', 0.20, '2024-01-02 10:00+01', true), (3, 'bob', 99.99, '2024-01-03 10:00Z', false), "
+        "(4, 'bob', 5.05, '2024-01-04 10:00Z', true)",
+    )
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(PIPELINE)
+    env = {**os.environ, "PG_DSN": pg_dsn}
+    done = subprocess.run(
+        [*_cli(), "run", str(pipeline)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = fetch(pg_dsn, "SELECT customer, total::text, last_order::text FROM analytics.paid_totals ORDER BY customer")
+    assert rows == [
+        ("ann", "10.30", "2024-01-02 09:00:00+00"),
+        ("bob", "5.05", "2024-01-04 10:00:00+00"),
+    ]
+
+
+def test_ductflow_run_reports_missing_table_in_one_line(pg_dsn, tmp_path):
+    """A failing tap exits non-zero with the stage, the server's reason, and no traceback."""
+    pipeline = tmp_path / "broken.yaml"
+    pipeline.write_text(
+        "- name: gone\n  kind: tap\n  connection:\n    kind: postgres\n"
+        '    params: {dsn: "${PG_DSN}", table: public.not_there}\n'
+    )
+    done = subprocess.run(
+        [*_cli(), "run", str(pipeline)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PG_DSN": pg_dsn},
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    output = done.stdout + done.stderr
+    assert 'relation "public.not_there" does not exist' in output
+    assert "Traceback" not in output

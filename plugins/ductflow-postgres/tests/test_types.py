@@ -1,0 +1,165 @@
+"""Every mapped type survives PostgreSQL -> DuckDB -> PostgreSQL with equal values, NULLs included."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import pytest
+from ductflow_core.errors import ConnectorError
+
+from helpers import execute, fetch
+
+# (PostgreSQL type, SQL literals of the values, DuckDB type the tap must produce)
+CASES = [
+    ("smallint", ["-32768", "32767", "0"], "SMALLINT"),
+    ("integer", ["-2147483648", "2147483647"], "INTEGER"),
+    ("bigint", ["-9223372036854775808", "9223372036854775807"], "BIGINT"),
+    ("numeric(38,9)", ["12345678901234567890123456789.123456789", "-0.000000001"], "DECIMAL(38,9)"),
+    ("numeric(10,2)", ["12.34", "-99999999.99"], "DECIMAL(10,2)"),
+    ("real", ["1.5", "-3.25e10", "'NaN'", "'Infinity'"], "FLOAT"),
+    ("double precision", ["0.1", "-1.7976931348623157e308", "'-Infinity'"], "DOUBLE"),
+    ("text", ["''", "'héllo wörld ✓'", "'multi\nline'"], "VARCHAR"),
+    ("varchar(20)", ["'abc'", "'twenty characters..'"], "VARCHAR"),
+    ("char(5)", ["'ab'", "'abcde'"], "VARCHAR"),
+    ("boolean", ["true", "false"], "BOOLEAN"),
+    ("date", ["'2024-02-29'", "'0001-01-01'", "'9999-12-31'"], "DATE"),
+    ("time", ["'00:00:00'", "'23:59:59.999999'"], "TIME"),
+    ("timestamp", ["'2024-02-29 12:34:56.789012'", "'1900-01-01 00:00:00'"], "TIMESTAMP"),
+    ("timestamptz", ["'2024-02-29 12:34:56.789012+05:30'", "'1970-01-01 00:00:00Z'"], "TIMESTAMP WITH TIME ZONE"),
+    ("interval", ["'1 year 2 months 3 days 04:05:06.789'", "'-3 days'", "'0'"], "INTERVAL"),
+    ("uuid", ["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'00000000-0000-0000-0000-000000000000'"], "UUID"),
+    ("json", ['\'{"a": [1, 2, {"b": null}]}\'', "'\"text\"'"], "JSON"),
+    ("jsonb", ['\'{"a": 1, "ü": "x"}\'', "'[]'"], "JSON"),
+    ("bytea", ["'\\x00ff10'::bytea", "''::bytea"], "BLOB"),
+    ("smallint[]", ["'{1,NULL,3}'"], "SMALLINT[]"),
+    ("integer[]", ["'{1,2,3}'", "'{}'"], "INTEGER[]"),
+    ("bigint[]", ["'{9223372036854775807}'"], "BIGINT[]"),
+    ("numeric(12,4)[]", ["'{1.5,NULL,-12345678.1234}'"], "DECIMAL(12,4)[]"),
+    ("real[]", ["'{1.5,2.5}'"], "FLOAT[]"),
+    ("double precision[]", ["'{0.1,NULL}'"], "DOUBLE[]"),
+    ("text[]", ['\'{a,"b c",NULL,""}\''], "VARCHAR[]"),
+    ("varchar(10)[]", ["'{x,y}'"], "VARCHAR[]"),
+    ("boolean[]", ["'{t,f,NULL}'"], "BOOLEAN[]"),
+    ("date[]", ["'{2024-01-01,NULL}'"], "DATE[]"),
+    ("time[]", ["'{12:00:00}'"], "TIME[]"),
+    ("timestamp[]", ["'{\"2024-01-01 00:00:01\"}'"], "TIMESTAMP[]"),
+    ("timestamptz[]", ["'{\"2024-01-01 00:00:01+02\"}'"], "TIMESTAMP WITH TIME ZONE[]"),
+    ("interval[]", ['\'{"1 day","2 hours"}\''], "INTERVAL[]"),
+    ("uuid[]", ["'{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}'"], "UUID[]"),
+    ("bytea[]", ["ARRAY['\\x01'::bytea, NULL]"], "BLOB[]"),
+]
+
+
+@pytest.mark.parametrize(("pg_type", "values", "duck_type"), CASES, ids=[c[0] for c in CASES])
+async def test_round_trip(make, db, pg_dsn, pg_type, values, duck_type):
+    """Values of the type, and NULL, come back from DuckDB into a like-typed table unchanged."""
+    src = f"rt_src_{abs(hash(pg_type))}"
+    dst = f"rt_dst_{abs(hash(pg_type))}"
+    rows = ", ".join(f"({i}, CAST({v} AS {pg_type}))" for i, v in enumerate(values)) + f", ({len(values)}, NULL)"
+    execute(
+        pg_dsn,
+        f"DROP TABLE IF EXISTS {src}, {dst}",
+        f"CREATE TABLE {src} (id int, v {pg_type})",
+        f"INSERT INTO {src} VALUES {rows}",
+        f"CREATE TABLE {dst} (LIKE {src})",
+    )
+    await make(name="rt", table=src).tap(None)
+    assert dict((f.name, f.type) for f in await db.columns("rt"))["v"] == duck_type
+    await make(table=dst, mode="append").sink("rt")
+    # Row text compares every value exactly; the columns have identical types on both sides.
+    missing = fetch(pg_dsn, f"SELECT t::text FROM {src} t EXCEPT ALL SELECT t::text FROM {dst} t")
+    extra = fetch(pg_dsn, f"SELECT t::text FROM {dst} t EXCEPT ALL SELECT t::text FROM {src} t")
+    assert (missing, extra) == ([], [])
+    assert fetch(pg_dsn, f"SELECT count(*) FROM {dst}") == [(len(values) + 1,)]
+
+
+async def test_values_arrive_exact_in_duckdb(make, db, pg_dsn):
+    """DuckDB holds numerics as exact decimals, instants with their zone applied, and intervals field by field."""
+    execute(
+        pg_dsn,
+        "CREATE TABLE exact (n numeric(38,9), t timestamptz, i interval, u uuid, j jsonb, b bytea)",
+        "INSERT INTO exact VALUES (12345678901234567890123456789.123456789, '2024-02-29 12:00:00+05:30', "
+        "'1 month 2 days 3 seconds', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"k\": [1]}', '\\xdead')",
+    )
+    await make(name="exact", table="exact").tap(None)
+    rel = await db.sql(
+        "SELECT n, t AT TIME ZONE 'UTC', datepart('month', i), datepart('day', i), u, j->>'$.k[0]', b FROM exact"
+    )
+    assert await rel.fetchall() == [
+        (
+            Decimal("12345678901234567890123456789.123456789"),
+            dt.datetime(2024, 2, 29, 6, 30),
+            1,
+            2,
+            uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+            "1",
+            b"\xde\xad",
+        )
+    ]
+
+
+async def test_new_table_gets_mapped_types(make, db, pg_dsn):
+    """A sink that creates its table picks the PostgreSQL type matching each DuckDB type."""
+    await db.execute(
+        "CREATE TABLE typed AS SELECT 1::TINYINT a, 2::SMALLINT b, 3::INTEGER c, 4::BIGINT d, 1.25::DECIMAL(9,3) e, "
+        "1.5::FLOAT f, 2.5::DOUBLE g, 'x' h, true i, DATE '2024-01-01' j, TIME '01:02:03' k, "
+        "TIMESTAMP '2024-01-01 01:02:03' l, TIMESTAMPTZ '2024-01-01 01:02:03+00' m, INTERVAL 3 DAY n, "
+        "uuid() o, '{}'::JSON p, 'ab'::BLOB q, [1, 2] r, ['x'] s, 18446744073709551615::UBIGINT t"
+    )
+    await make(table="typed_out", mode="create").sink("typed")
+    types = {f.name: f.type for f in await make(table="typed_out").show_schema()}
+    assert types == {
+        "a": "smallint",
+        "b": "smallint",
+        "c": "integer",
+        "d": "bigint",
+        "e": "numeric(9,3)",
+        "f": "real",
+        "g": "double precision",
+        "h": "text",
+        "i": "boolean",
+        "j": "date",
+        "k": "time without time zone",
+        "l": "timestamp without time zone",
+        "m": "timestamp with time zone",
+        "n": "interval",
+        "o": "uuid",
+        "p": "jsonb",
+        "q": "bytea",
+        "r": "integer[]",
+        "s": "text[]",
+        "t": "numeric(20,0)",
+    }
+    assert fetch(pg_dsn, "SELECT t::text, e::text, r::text FROM typed_out") == [
+        ("18446744073709551615", "1.250", "{1,2}")
+    ]
+
+
+async def test_unmappable_postgres_type_names_the_column(make, pg_dsn):
+    """A PostgreSQL type without a DuckDB counterpart stops the tap with an error naming the column."""
+    execute(pg_dsn, "CREATE TABLE geo (id int, spot point)", "INSERT INTO geo VALUES (1, point(1, 2))")
+    with pytest.raises(ConnectorError, match=r"column 'spot' has PostgreSQL type point"):
+        await make(name="geo", table="geo").tap(None)
+
+
+async def test_unmappable_duckdb_type_names_the_column(make, db, pg_dsn):
+    """A DuckDB STRUCT column stops the sink with an error naming the column, and no table is left behind."""
+    await db.execute("CREATE TABLE nested AS SELECT 1 AS id, {'a': 1} AS rec")
+    with pytest.raises(ConnectorError, match=r"column 'rec' has DuckDB type STRUCT"):
+        await make(table="nested_out", mode="create").sink("nested")
+    assert fetch(pg_dsn, "SELECT to_regclass('nested_out') IS NULL") == [(True,)]
+
+
+async def test_sink_into_wider_target_types(make, db, pg_dsn):
+    """Values go into existing columns of other types (int into bigint, text into uuid and jsonb) by casting."""
+    execute(pg_dsn, "CREATE TABLE wider (a bigint, u uuid, j jsonb, n numeric, t text)")
+    await db.execute(
+        "CREATE TABLE narrow AS SELECT 7::INTEGER a, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' u, "
+        "'{\"x\": 1}' j, 0.5::DOUBLE n, 42 t"
+    )
+    await make(table="wider", mode="append").sink("narrow")
+    assert fetch(pg_dsn, "SELECT a, u::text, j->>'x', n::text, t FROM wider") == [
+        (7, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "1", "0.5", "42")
+    ]
