@@ -109,7 +109,7 @@ def sink_adbc(dsn: str) -> int:
 
     duck = duckdb.connect()
     duck.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{WORK}/src.parquet')")
-    reader = duck.sql("SELECT * FROM t").to_arrow_reader(122_880)
+    reader = duck.sql("SELECT * FROM t").to_arrow_reader(int(os.environ.get("BENCH_BATCH", "122880")))
     with pg.connect(dsn) as con, con.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS bench_dst")
         cur.execute(f"CREATE TABLE bench_dst ({COLUMNS})")

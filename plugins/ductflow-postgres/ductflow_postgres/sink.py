@@ -93,7 +93,14 @@ def _write(
         inner.close()
     if mode == "replace" and not created:
         cur.execute(f"TRUNCATE {table.sql}")
-    cur.execute(_insert_sql(table, stage, plans, existing, primary_key if mode == "merge" and not created else None))
+    merge_key = primary_key if mode == "merge" and not created else None
+    try:
+        cur.execute(_insert_sql(table, stage, plans, existing, merge_key))
+    except Exception as exc:
+        if merge_key and "ON CONFLICT" in str(exc):
+            keys = ", ".join(merge_key)
+            raise ConnectorError(f"mode: merge needs a primary key or unique index on ({keys}) in {table}") from None
+        raise
     return rows
 
 

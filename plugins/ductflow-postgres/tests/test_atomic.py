@@ -43,7 +43,8 @@ def test_sigkill_mid_copy_leaves_target_intact(pg_dsn, mode):
         while time.monotonic() < deadline and child.poll() is None:
             copied = scalar(
                 pg_dsn,
-                "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy WHERE datname = current_database()",
+                "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy "
+                "WHERE datname = current_database()",
             )
             if copied > 100_000:
                 break

@@ -107,7 +107,7 @@ async def test_unknown_role(make, pg_dsn):
 
 async def test_missing_table(make):
     """Tapping a table that does not exist names it."""
-    with pytest.raises(ConnectorError, match='relation "public.no_such_table" does not exist'):
+    with pytest.raises(ConnectorError, match=r'relation "public\.no_such_table" does not exist'):
         await make(name="t", table="public.no_such_table").tap(None)
 
 

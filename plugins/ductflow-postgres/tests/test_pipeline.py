@@ -95,3 +95,20 @@ def test_ductflow_run_reports_missing_table_in_one_line(pg_dsn, tmp_path):
     output = done.stdout + done.stderr
     assert 'relation "public.not_there" does not exist' in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ('{dsn: "x", table: t, mode: upsert}', "mode"),
+        ('{dsn: "x", table: t, prot: 5432}', "prot"),
+        ('{host: h, port: "not-a-number", table: t}', "port"),
+    ],
+)
+def test_validate_checks_typed_params(tmp_path, params, expected):
+    """``ductflow validate`` rejects a bad mode, an unknown param and a mistyped port before connecting."""
+    pipeline = tmp_path / "bad.yaml"
+    pipeline.write_text(f"- name: src\n  kind: tap\n  connection:\n    kind: postgres\n    params: {params}\n")
+    done = subprocess.run([*_cli(), "validate", str(pipeline)], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert expected in done.stdout + done.stderr
