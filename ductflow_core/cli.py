@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -48,7 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .commands import guarded
 
-    return guarded(_command(COMMANDS[args.command]).main, args)
+    code = guarded(_command(COMMANDS[args.command]).main, args)
+    if code in (130, 143):
+        # A stopped run may leave a worker blocked in a connection's own code; don't wait for it at exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

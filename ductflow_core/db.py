@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DEFAULT_BATCH_SIZE = 122_880  # DuckDB's row-group size: batches come out whole.
+CANCEL_GRACE_SECONDS = 1.5
 
 
 class Database:
@@ -81,7 +82,8 @@ class Database:
 
     def close(self) -> None:
         """Stop the workers, close every cursor and the database (checkpointing a file)."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        # Workers still busy after a cancelled run are not waited for; their cursors are closed below.
+        self._executor.shutdown(wait=False, cancel_futures=True)
         with self._guard:
             cursors, self._cursors = self._cursors, []
         for cursor in cursors:
@@ -131,11 +133,12 @@ class StageDatabase:
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
-            # Stop DuckDB and wait for the worker, so no query outlives its stage.
+            # Stop DuckDB and wait for the worker, so no query outlives its stage. Python code
+            # blocking in the worker cannot be interrupted: past a short grace it is left behind.
             with contextlib.suppress(Exception):
                 self._con.interrupt()
             with contextlib.suppress(BaseException):
-                await future
+                await asyncio.wait_for(future, CANCEL_GRACE_SECONDS)
             raise
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:

@@ -16,9 +16,13 @@ def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespa
         return command(args)
     except DuctflowError as exc:
         if getattr(args, "verbose", False):
-            traceback.print_exc()
+            print(_mask(args, traceback.format_exc()), end="", file=sys.stderr)
         print(f"error: {_mask(args, str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (``| head``): nothing more to say, and nothing failed.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

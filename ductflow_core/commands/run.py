@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Coroutine
 from typing import Any
 
 from ._policy import add_policy_flags, registry_from
@@ -35,5 +36,35 @@ def main(args: argparse.Namespace) -> int:
     progress = Progress(output, live=sys.stderr.isatty())
     registry = registry_from(args)
     pm = make_plugin_manager(registry=registry, plugins=[progress])
-    asyncio.run(api.arun(pipeline, database=args.database, stages=args.stage, pm=pm, output=output, registry=registry))
+    run = api.arun(pipeline, database=args.database, stages=args.stage, pm=pm, output=output, registry=registry)
+    asyncio.run(stoppable(run))
     return 0
+
+
+async def stoppable(run: Coroutine[Any, Any, Any]) -> Any:
+    """Await ``run``; SIGINT or SIGTERM cancels it cleanly and ends with exit code 130 or 143."""
+    import asyncio
+    import signal
+
+    from ..errors import RunInterrupted
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(run)
+    received: list[signal.Signals] = []
+
+    def stop(sig: signal.Signals) -> None:
+        received.append(sig)
+        task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, sig)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        sig = received[0]
+        raise RunInterrupted(f"run stopped by {sig.name}", 128 + int(sig)) from None
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

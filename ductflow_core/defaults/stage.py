@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 
+import duckdb
+
 from .. import hookimpl
 from ..db import StageDatabase
 from ..errors import ConnectorError
@@ -55,7 +57,20 @@ async def _run(stage: Stage, run: RunContext) -> StageResult:
     return StageResult(stage.name, stage.kind, rows, time.perf_counter() - started)
 
 
+def check_transform_sql(sql: str) -> None:
+    """Refuse anything but one query: a transform's SQL must not smuggle in a second statement."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise ConnectorError(f"sql: {str(exc).splitlines()[0]}") from None
+    kinds = [s.type.name for s in statements]
+    if kinds not in (["SELECT"], ["MULTI"]):
+        found = ", ".join(kinds) or "nothing"
+        raise ConnectorError(f"sql: a transform is one SELECT query; found {len(kinds)} statement(s): {found}")
+
+
 async def _transform(stage: TransformStage, facade: StageDatabase) -> int | None:
+    check_transform_sql(stage.sql)
     await facade.drop(stage.name)
     as_view = stage.materialize is False
     what = "VIEW" if as_view else "TABLE"
