@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import duckdb
 import pytest
 import yaml
 
@@ -457,30 +458,37 @@ class ConnectionSuite:
             self._sink_only(tmp_path, registry, label, sql)
             return
         outcome = self.sink_then_tap(tmp_path, registry, label, sql)
-        source = outcome.rows(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = 'source' ORDER BY ordinal_position"
-        )
-        back = outcome.rows(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = 'back' ORDER BY ordinal_position"
-        )
-        assert [name for name, _ in back] == [name for name, _ in source], "the columns came back different"
-        if self.exact_types:
-            assert back == source, "the column types came back different (exact_types is true)"
-        assert outcome.rows("SELECT count(*) FROM back") == [(rows,)]
-        mismatches = []
-        for name, type_name in source:
-            if name == "id":
-                continue
-            col = '"' + name.replace('"', '""') + '"'
-            found = outcome.rows(
-                f"SELECT s.id, s.{col}::VARCHAR, b.{col}::VARCHAR FROM source s "
-                f"FULL JOIN back b ON s.id = TRY_CAST(b.id AS BIGINT) "
-                f"WHERE s.{col} IS DISTINCT FROM TRY_CAST(b.{col} AS {type_name}) ORDER BY s.id LIMIT 3"
-            )
-            mismatches += [f"{name} ({type_name}) row {i}: wrote {w!r}, read {r!r}" for i, w, r in found]
+        with _reader(outcome) as con:
+            source, back = _typed_columns(con, "source"), _typed_columns(con, "back")
+            assert [name for name, _ in back] == [name for name, _ in source], "the columns came back different"
+            if self.exact_types:
+                assert back == source, "the column types came back different (exact_types is true)"
+            assert con.execute("SELECT count(*) FROM back").fetchall() == [(rows,)]
+            mismatches = []
+            for name, type_name in source:
+                if name == "id":
+                    continue
+                col = '"' + name.replace('"', '""') + '"'
+                found = con.execute(
+                    f"SELECT s.id, s.{col}::VARCHAR, b.{col}::VARCHAR FROM source s "
+                    f"FULL JOIN back b ON s.id = TRY_CAST(b.id AS BIGINT) "
+                    f"WHERE s.{col} IS DISTINCT FROM TRY_CAST(b.{col} AS {type_name}) ORDER BY s.id LIMIT 3"
+                ).fetchall()
+                mismatches += [f"{name} ({type_name}) row {i}: wrote {w!r}, read {r!r}" for i, w, r in found]
         assert not mismatches, "values changed on the way through:\n  " + "\n  ".join(mismatches)
+
+
+def _reader(outcome: RunOutcome) -> Any:
+    """A read-only DuckDB connection to the run's database file, for many queries at the cost of one open."""
+    return duckdb.connect(str(outcome.database), read_only=True)
+
+
+def _typed_columns(con: Any, table: str) -> list[tuple[str, str]]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return [(str(name), str(type_name)) for name, type_name in rows]
 
 
 def _wrong_value(declared: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:
@@ -504,10 +512,8 @@ def _relations(outcome: RunOutcome) -> list[str]:
 
 
 def _names(outcome: RunOutcome, table: str) -> list[str]:
-    rows = outcome.rows(
-        f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}' ORDER BY ordinal_position"
-    )
-    return [r[0] for r in rows]
+    with _reader(outcome) as con:
+        return [name for name, _ in _typed_columns(con, table)]
 
 
 async def _schemas(pipeline: Stages, name: str, database: Path, registry: Registry) -> tuple[list[Field], list[Field]]:
