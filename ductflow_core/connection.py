@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .models import ConnectionConfiguration, Field
+from .models import ConnectionConfiguration, CustomConnection, Field
 
 if TYPE_CHECKING:
     from .db import StageDatabase
@@ -66,6 +66,7 @@ class Connection:
         locator: str | None = None,
         materialize: bool | None = None,
         base_dir: Path | None = None,
+        spec: CustomConnection | None = None,
     ) -> Connection:
         """Build an instance for stage ``name``: context first, then ``__init__(**params)``."""
         self = cls.__new__(cls)
@@ -80,6 +81,7 @@ class Connection:
             "params": dict(params),
             "materialize": materialize,
             "base_dir": base_dir if base_dir is not None else Path.cwd(),
+            "_spec": spec,
         }
         if vars_ is not None:
             vars_.update(context)
@@ -102,6 +104,12 @@ class Connection:
         from .discovery import default_registry
 
         return default_registry().connection_class(name)
+
+    @property
+    def conn(self) -> ConnectionHandle:
+        """The stage's connection block: ``self.conn.cfg`` is the whole ``connection:`` and
+        ``self.conn.locator()`` names where the class came from."""
+        return ConnectionHandle(self)
 
     def init(self) -> None:
         """Set-up hook, called at the end of the base ``__init__``; does nothing by default."""
@@ -128,3 +136,24 @@ class Connection:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} stage={self.name!r}>"
+
+
+class ConnectionHandle:
+    """What ``Connection.conn`` gives: the stage's ``connection:`` block and its locator."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @property
+    def cfg(self) -> CustomConnection:
+        """The stage's ``connection:`` block, as loaded (params as the YAML gave them)."""
+        spec = getattr(self._connection, "_spec", None)
+        if isinstance(spec, CustomConnection):
+            return spec
+        c = self._connection
+        return CustomConnection(params=dict(c.params), config=c.config, fields=c.fields, locator=c.locator)
+
+    def locator(self) -> str:
+        """The locator the class was found by, or ``module:Class`` when it came from module/classname."""
+        cls = type(self._connection)
+        return self._connection.locator or f"{cls.__module__}:{cls.__qualname__}"

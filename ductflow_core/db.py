@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
+from .errors import ConnectorError, PipelineError
 from .models import Field
 from .sqlnames import quote_ident
 
@@ -44,7 +45,11 @@ class Database:
     ) -> None:
         self.path = path
         settings = {k: _setting_value(v) for k, v in (config or {}).items()}
-        self._con = duckdb.connect(path or ":memory:", config=settings)
+        try:
+            self._con = duckdb.connect(path or ":memory:", config=settings)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise PipelineError(f"cannot open the DuckDB database {path or ':memory:'}: {first}") from exc
         if allowed_directories is not None or allowed_paths is not None:
             self._lock_down(allowed_directories or [], allowed_paths or [])
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ductflow-db")
@@ -116,6 +121,7 @@ class StageDatabase:
         self._executor = executor
         self._owner = owner
         self._lock = asyncio.Lock()
+        self._streaming = False
 
     @property
     def raw(self) -> duckdb.DuckDBPyConnection:
@@ -143,6 +149,12 @@ class StageDatabase:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run the blocking callable ``fn(*args)`` in a worker thread, in turn with this facade's other calls."""
+        if self._streaming and self._lock.locked():
+            # Waiting would deadlock: the stream holds this cursor until the loop over it ends.
+            raise ConnectorError(
+                "this DuckDB facade is busy streaming record_batches(); "
+                "use a second one (c2 = await self.c.cursor()) for other queries inside the loop"
+            )
         async with self._lock:
             return await self._in_thread(fn, *args)
 
@@ -236,11 +248,13 @@ class Relation:
         return [str(t) for t in self._rel.types]
 
     async def df(self) -> Any:
-        """The whole result as a pandas DataFrame (needs pandas)."""
+        """The whole result as a pandas DataFrame (needs pandas: ``pip install 'ductflow[pandas]'``)."""
+        _needs("pandas")
         return await self._db.run(self._rel.df)
 
     async def pl(self) -> Any:
         """The whole result as a polars DataFrame (needs polars)."""
+        _needs("polars")
         return await self._db.run(self._rel.pl)
 
     async def arrow(self) -> pyarrow.Table:
@@ -264,6 +278,7 @@ class Relation:
         """
         async with self._db._lock:
             reader = await self._db._in_thread(self._rel.to_arrow_reader, batch_size)
+            self._db._streaming = True
             try:
                 while True:
                     batch = await self._db._in_thread(_next_batch, reader)
@@ -271,11 +286,19 @@ class Relation:
                         return
                     yield batch
             finally:
+                self._db._streaming = False
                 with contextlib.suppress(Exception):
                     reader.close()
 
     def __aiter__(self) -> AsyncIterator[pyarrow.RecordBatch]:
         return self.record_batches()
+
+
+def _needs(module: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ConnectorError(f"this needs {module}, which is not installed: pip install {module}")
 
 
 def _next_batch(reader: Any) -> Any:

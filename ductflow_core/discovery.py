@@ -102,6 +102,12 @@ class Registry:
 
     def unknown_message(self, locator: str) -> str:
         """``unknown locator 'cvs' (did you mean 'csv'?); installed: csv, json, parquet``."""
+        blocked = [i for i in self.everything() if i.group == CONNECTIONS_GROUP and i.name == locator]
+        if blocked:
+            return (
+                f"locator {locator!r} ({blocked[0].origin}) is disabled by DUCTFLOW_LOAD_PLUGINS "
+                "or DUCTFLOW_DISABLE_PLUGINS"
+            )
         names = sorted(self._by_group[CONNECTIONS_GROUP])
         close = difflib.get_close_matches(locator, names, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

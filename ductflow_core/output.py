@@ -51,7 +51,8 @@ class Output:
             if rel is not None:
                 columns = rel.columns
                 rows = await rel.fetchall()
-        text = render_show(stage.name, fields, columns, rows)
+        masked = [tuple(self.mask(v) if isinstance(v, str) else v for v in row) for row in rows]
+        text = render_show(stage.name, fields, columns, masked)
         async with self._lock:
             self.out.write(self.mask(text))
             self.out.flush()

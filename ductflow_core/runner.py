@@ -57,6 +57,7 @@ class RunContext:
             locator=res.spec.locator,
             materialize=getattr(stage, "materialize", None),
             base_dir=self.pipeline.base_dir,
+            spec=res.spec,
         )
 
     def where(self, stage: Stage) -> str:

@@ -42,7 +42,7 @@ def test_policy_reads_environment_lists() -> None:
 def test_disabled_locator_is_unknown_to_pipelines(tmp_path: Path) -> None:
     """A locator blocked by the policy cannot be resolved, and plugins reports it as disabled."""
     registry = Registry(DISTS, Policy(disable=frozenset({"good-dist"})))
-    with pytest.raises(PluginError, match="unknown locator 'numbers'"):
+    with pytest.raises(PluginError, match=r"locator 'numbers' \(good-dist 1\.0\) is disabled by DUCTFLOW_LOAD_PLUGINS"):
         resolve_pipeline(_pipeline(tmp_path, "- {name: s, kind: tap, connection: {kind: numbers}}\n"), registry)
     numbers = next(i for i in registry.everything() if i.name == "numbers")
     assert plugin_status(registry, numbers) == "disabled"

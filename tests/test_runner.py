@@ -130,3 +130,51 @@ def test_database_file_keeps_finished_tables(ductflow_run: Run, ductflow_project
     outcome = ductflow_run(f"- {{name: a, kind: tap, connection: {conn('Numbers', rows=3)}}}\n")
     assert outcome.rows("SELECT count(*) FROM a") == [(3,)]
     assert (ductflow_project / "run.duckdb").exists()
+
+
+def test_connection_conn_gives_cfg_and_locator(ductflow_run: Run, ductflow_project: Path) -> None:
+    """``self.conn.cfg`` is the stage's connection block and ``self.conn.locator()`` where the class came from."""
+    (ductflow_project / "peek_conn.py").write_text(
+        "from duckflow.connection import Connection\n\n"
+        "class Peek(Connection):\n"
+        "    async def tap(self, query=None):\n"
+        "        cfg = self.conn.cfg\n"
+        "        await self.c.execute(\n"
+        "            f'CREATE TABLE {self.c.quote(self.name)} AS SELECT ? AS classname, ? AS port, ? AS loc',\n"
+        "            [cfg.classname, cfg.params['port'], self.conn.locator()],\n"
+        "        )\n"
+    )
+    outcome = ductflow_run(
+        "- name: p\n  kind: tap\n  connection:\n    kind: CustomConnection\n    module: peek_conn\n"
+        "    classname: Peek\n    params: {port: 5555}\n"
+    )
+    assert outcome.rows("SELECT * FROM p") == [("Peek", 5555, "peek_conn:Peek")]
+
+
+def test_calling_the_facade_inside_its_own_stream_is_a_clear_error(ductflow_run: Run, ductflow_project: Path) -> None:
+    """A query on the facade that is streaming record_batches() fails with advice instead of hanging."""
+    (ductflow_project / "reentrant_conn.py").write_text(
+        "from duckflow.connection import Connection\n\n"
+        "class Reenter(Connection):\n"
+        "    async def sink(self, from_name):\n"
+        "        rel = await self.c.sql(f'SELECT * FROM {self.c.quote(from_name)}')\n"
+        "        async for _ in rel.record_batches(10):\n"
+        "            await self.c.sql('SELECT 1')\n"
+    )
+    with pytest.raises(StageFailed, match=r"busy streaming record_batches\(\); use a second one"):
+        ductflow_run(
+            f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
+            "- {name: out, kind: sink, connection: {kind: CustomConnection, module: reentrant_conn, classname: Reenter}}\n"
+        )
+
+
+def test_database_in_a_missing_folder_is_a_clean_error(ductflow_run: Run, ductflow_project: Path) -> None:
+    """A database: path whose folder does not exist gives a one-line Ductflow error, not a DuckDB traceback."""
+    from ductflow_core.errors import PipelineError
+
+    with pytest.raises(PipelineError, match="cannot open the DuckDB database"):
+        ductflow_run(
+            "database: no/such/dir/x.duckdb\n"
+            f"stages:\n  - {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n",
+            database=None,
+        )

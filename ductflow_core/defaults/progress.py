@@ -20,7 +20,8 @@ def describe(result: StageResult) -> str:
     if result.rows is None:
         return f"{result.name} ({result.kind}): done in {seconds}"
     rate = f" ({result.rows / result.seconds:,.0f} rows/s)" if result.seconds > 0 and result.rows else ""
-    return f"{result.name} ({result.kind}): {result.rows:,} rows in {seconds}{rate}"
+    noun = "row" if result.rows == 1 else "rows"
+    return f"{result.name} ({result.kind}): {result.rows:,} {noun} in {seconds}{rate}"
 
 
 class Progress:

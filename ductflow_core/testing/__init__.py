@@ -57,12 +57,14 @@ class RunOutcome:
     results: list[StageResult]
     stdout: str
     stderr: str
-    database: Path
+    database: Path | None
 
     def rows(self, query: str) -> list[tuple[Any, ...]]:
         """Run ``query`` on the run's DuckDB file and return all rows."""
         import duckdb
 
+        if self.database is None:
+            raise ValueError("this run used the pipeline's own database setting; pass database= to inspect it")
         with duckdb.connect(str(self.database), read_only=True) as con:
             return con.execute(query).fetchall()
 
@@ -74,7 +76,7 @@ class RunOutcome:
 def run_pipeline(
     pipeline: str | Path | Stages,
     *,
-    database: Path,
+    database: Path | None = None,
     plugins: Iterable[object] = (),
     registry: Registry | None = None,
     stages: Iterable[str] | None = None,
@@ -88,6 +90,13 @@ def run_pipeline(
     output = Output(out=out, err=err, secrets=loaded.secrets)
     pm = make_plugin_manager(registry=registry, plugins=plugins)
     results = asyncio.run(
-        api.arun(loaded, database=str(database), pm=pm, output=output, registry=registry, stages=stages)
+        api.arun(
+            loaded,
+            database=str(database) if database is not None else None,
+            pm=pm,
+            output=output,
+            registry=registry,
+            stages=stages,
+        )
     )
     return RunOutcome(results, out.getvalue(), err.getvalue(), database)

@@ -28,7 +28,8 @@ def ductflow_run(ductflow_project: Path) -> Callable[..., RunOutcome]:
             path = ductflow_project / "pipeline.yaml"
             path.write_text(pipeline, encoding="utf-8")
             pipeline = path
-        return run_pipeline(pipeline, database=ductflow_project / "run.duckdb", **kwargs)
+        kwargs.setdefault("database", ductflow_project / "run.duckdb")
+        return run_pipeline(pipeline, **kwargs)
 
     return run
 
