@@ -164,7 +164,8 @@ def test_calling_the_facade_inside_its_own_stream_is_a_clear_error(ductflow_run:
     with pytest.raises(StageFailed, match=r"busy streaming record_batches\(\); use a second one"):
         ductflow_run(
             f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
-            "- {name: out, kind: sink, connection: {kind: CustomConnection, module: reentrant_conn, classname: Reenter}}\n"
+            "- name: out\n  kind: sink\n"
+            "  connection: {kind: CustomConnection, module: reentrant_conn, classname: Reenter}\n"
         )
 
 
