@@ -22,6 +22,9 @@ COMMANDS = {
     "validate": "validate",
     "schema": "schema",
     "plugins": "plugins",
+    "new-plugin": "new_plugin",
+    "install": "install",
+    "uninstall": "install",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import attrs
@@ -41,7 +42,26 @@ def resolve_connection(pipeline: Stages, stage: Stage, registry: Registry) -> Re
         path, message = exc.errors[0]
         more = f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""
         raise PipelineError(pipeline.error_text(stage.name, ("connection", "params", *path), message + more)) from None
+    problem = _constructor_refuses(cls, params)
+    if problem:
+        raise PipelineError(pipeline.error_text(stage.name, ("connection", "params"), problem))
     return Resolved(cls, params, spec)
+
+
+def _constructor_refuses(cls: type[Any], params: dict[str, Any]) -> str | None:
+    """Why the class's own ``__init__`` would not accept ``params``, found without calling it."""
+    from .connection import Connection
+
+    init = cls.__init__
+    if init is Connection.__init__ or attrs.has(cls):
+        return None
+    try:
+        inspect.signature(init).bind(None, **params)
+    except TypeError as exc:
+        return f"{cls.__qualname__}() does not accept these params: {exc}"
+    except ValueError:  # a signature Python cannot read: leave the check to the call
+        return None
+    return None
 
 
 def _find_class(pipeline: Stages, stage: Stage, spec: CustomConnection, registry: Registry) -> type[Any]:

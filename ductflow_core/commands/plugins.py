@@ -10,6 +10,11 @@ def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
     """``plugins [--json]``."""
     parser = sub.add_parser(name, parents=[common], help="list installed connection and hook plugins")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--requirements",
+        action="store_true",
+        help="print name==version of each installed distribution providing plugins (for requirements.txt)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -19,6 +24,11 @@ def main(args: argparse.Namespace) -> int:
     from ..discovery import default_registry, plugin_status
 
     registry = default_registry()
+    if args.requirements:
+        pins = {i.dist.lower(): f"{i.dist}=={i.version}" for i in [*registry.locators(), *registry.hook_plugins()]}
+        for key in sorted(pins):
+            print(pins[key])
+        return 0
     rows = [
         {
             "kind": "connection" if i.group == "ductflow.connections" else "hooks",

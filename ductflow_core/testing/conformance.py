@@ -502,7 +502,7 @@ def _wrong_value(declared: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:
 
 
 def _relations(outcome: RunOutcome) -> list[str]:
-    if not outcome.database.exists():
+    if outcome.database is None or not outcome.database.exists():
         return []
     rows = outcome.rows(
         "SELECT table_name FROM duckdb_tables() WHERE NOT internal "
