@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import cattrs
 import cattrs.cols as cols
+import cattrs.gen
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 Path_ = tuple[Any, ...]
@@ -96,8 +97,20 @@ def _mapping_factory(typ: Any, conv: cattrs.Converter) -> Any:
     return structure_mapping
 
 
+def _attrs_factory(cls: Any, conv: cattrs.Converter) -> Any:
+    inner = cattrs.gen.make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
+
+    def structure_attrs(value: Any, cl: Any) -> Any:
+        if not isinstance(value, dict):
+            raise TypeMismatch("a mapping", value)
+        return inner(value, cl)
+
+    return structure_attrs
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook_factory(attrs.has, _attrs_factory)
     conv.register_structure_hook_factory(cols.is_mutable_sequence, _list_factory)
     conv.register_structure_hook_factory(cols.is_mapping, _mapping_factory)
     conv.register_structure_hook(str, _strict_str)

@@ -16,6 +16,7 @@ from .output import Output
 from .plugins import Hooks, make_plugin_manager
 from .resolve import Resolved, resolve_pipeline
 from .runner import StageResult
+from .transforms import check_transforms
 
 if TYPE_CHECKING:
     from .db import Database
@@ -34,6 +35,7 @@ def validate(
     from .requirements import check_requirements
 
     check_requirements(pipeline)
+    check_transforms(pipeline)
     names = None
     if stages is not None:
         stages = list(stages)
@@ -59,14 +61,20 @@ def open_database(pipeline: Stages, override: str | None = None) -> Database:
     from .db import Database
 
     sandbox = pipeline.settings.sandbox
-    if sandbox is None:
-        return Database(database_path(pipeline, override), pipeline.settings.duckdb)
-    return Database(
-        database_path(pipeline, override),
-        pipeline.settings.duckdb,
-        allowed_directories=[str(pipeline.base_dir / d) for d in sandbox.allowed_directories],
-        allowed_paths=[str(pipeline.base_dir / p) for p in sandbox.allowed_paths],
-    )
+    try:
+        if sandbox is None:
+            return Database(database_path(pipeline, override), pipeline.settings.duckdb)
+        return Database(
+            database_path(pipeline, override),
+            pipeline.settings.duckdb,
+            allowed_directories=[str(pipeline.base_dir / d) for d in sandbox.allowed_directories],
+            allowed_paths=[str(pipeline.base_dir / p) for p in sandbox.allowed_paths],
+        )
+    except PipelineError as exc:
+        key = "duckdb" if ("duckdb",) in pipeline.lines and "option" in exc.message else "database"
+        line = pipeline.lines.get((key,))
+        where = f"{pipeline.source}:{line}" if line else pipeline.source
+        raise PipelineError(f"{where}: {key}: {exc.message}") from exc
 
 
 async def arun(

@@ -47,9 +47,10 @@ class StageFailed(DuctflowError):
 
     exit_code = 1
 
-    def __init__(self, stage: str, where: str, cause: BaseException) -> None:
+    def __init__(self, stage: str, where: str, cause: BaseException, location: str = "") -> None:
         detail = str(cause) if isinstance(cause, DuctflowError) else _describe(cause)
-        super().__init__(f"stage {stage!r} ({where}) failed: {detail}")
+        prefix = f"{location}: " if location else ""
+        super().__init__(f"{prefix}stage {stage!r} ({where}) failed: {detail}")
         self.stage = stage
         self.cause = cause
 

@@ -187,6 +187,11 @@ class Stages:
                 return i
         raise KeyError(name)
 
+    def location(self, name: str) -> str:
+        """``file:line`` where the stage called ``name`` starts."""
+        line = self.lines.get(("stages", self.index(name)))
+        return f"{self.source}:{line}" if line else self.source
+
     def error_text(self, name: str, keys: tuple[str | int, ...], message: str) -> str:
         """``file:line: stage 'name': key.path: message`` for a problem found after loading."""
         from .where import format_error

@@ -19,7 +19,8 @@ def check_requirements(pipeline: Stages) -> None:
         try:
             req = Requirement(text)
         except InvalidRequirement as exc:
-            raise PipelineError(f"{where}: requires[{index}]: not a requirement: {exc}") from None
+            first = str(exc).splitlines()[0]
+            raise PipelineError(f"{where}: requires[{index}]: not a requirement: {first}") from None
         try:
             version = metadata.version(req.name)
         except metadata.PackageNotFoundError:

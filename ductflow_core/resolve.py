@@ -75,6 +75,8 @@ def _find_class(pipeline: Stages, stage: Stage, spec: CustomConnection, registry
 
 
 def _locator_key(pipeline: Stages, index: int, spec: CustomConnection) -> tuple[str, ...]:
+    if not spec.locator and not (spec.module and spec.classname):
+        return ("connection",)
     lines = pipeline.lines
     for key in ("locator", "module", "classname", "kind"):
         if ("stages", index, "connection", key) in lines and (key != "module" or not spec.locator):

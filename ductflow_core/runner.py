@@ -95,7 +95,7 @@ async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exa
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            raise StageFailed(name, run.where(stage), exc) from exc
+            raise StageFailed(name, run.where(stage), exc, pipeline.location(name)) from exc
         results.append(result)
         finished[name].set()
 

@@ -42,7 +42,7 @@ def test_failed_run_exits_one_and_hides_traceback(cli: Cli, tmp_path: Path) -> N
     proc = cli("run", "pipeline.yaml")
     assert proc.returncode == 1
     assert (
-        "error: stage 'boom' (sample_connections.Failing) failed: ZeroDivisionError: division by zero\n" in proc.stderr
+        "error: pipeline.yaml:1: stage 'boom' (sample_connections.Failing) failed: ZeroDivisionError: division by zero\n" in proc.stderr
     )
     assert "Traceback" not in proc.stderr
 

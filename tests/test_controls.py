@@ -142,8 +142,9 @@ def test_sandbox_is_locked(ductflow_run: Run) -> None:
 
 
 def test_transform_with_a_second_statement_is_refused(ductflow_run: Run) -> None:
-    """A transform whose SQL carries a second statement fails before anything runs."""
-    with pytest.raises(StageFailed, match=r"a transform is one SELECT query; found 2 statement\(s\): SELECT, DROP"):
+    """A transform whose SQL carries a second statement fails at load, before anything runs."""
+    pattern = r"pipeline\.yaml:2: stage 't': sql: a transform is one SELECT query; found 2 statement\(s\): SELECT, DROP"
+    with pytest.raises(PipelineError, match=pattern):
         ductflow_run(
             "- {name: a, kind: transform, sql: SELECT 1 AS x}\n"
             "- {name: t, kind: transform, sql: SELECT 1; DROP TABLE a}\n"

@@ -81,7 +81,9 @@ def test_failing_stage_names_stage_class_and_cause(ductflow_run: Run) -> None:
     """A tap that raises stops the run with an error naming the stage, its class and the cause."""
     with pytest.raises(StageFailed) as info:
         ductflow_run(f"- {{name: broken, kind: tap, connection: {conn('Failing')}}}\n")
-    assert str(info.value) == ("stage 'broken' (sample_connections.Failing) failed: the source refused the request")
+    assert str(info.value).endswith(
+        "pipeline.yaml:1: stage 'broken' (sample_connections.Failing) failed: the source refused the request"
+    )
 
 
 def test_failure_cancels_concurrent_stages(ductflow_run: Run) -> None:

@@ -13,6 +13,7 @@ from ..errors import ConnectorError
 from ..models import SinkStage, SqlStage, Stage, TapStage, TransformStage
 from ..runner import RunContext, StageResult
 from ..sqlnames import quote_ident
+from ..transforms import transform_problem
 
 
 @hookimpl(trylast=True)
@@ -57,20 +58,10 @@ async def _run(stage: Stage, run: RunContext) -> StageResult:
     return StageResult(stage.name, stage.kind, rows, time.perf_counter() - started)
 
 
-def check_transform_sql(sql: str) -> None:
-    """Refuse anything but one query: a transform's SQL must not smuggle in a second statement."""
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise ConnectorError(f"sql: {str(exc).splitlines()[0]}") from None
-    kinds = [s.type.name for s in statements]
-    if kinds not in (["SELECT"], ["MULTI"]):
-        found = ", ".join(kinds) or "nothing"
-        raise ConnectorError(f"sql: a transform is one SELECT query; found {len(kinds)} statement(s): {found}")
-
-
 async def _transform(stage: TransformStage, facade: StageDatabase) -> int | None:
-    check_transform_sql(stage.sql)
+    problem = transform_problem(stage.sql)
+    if problem:  # the loader checks too; a plugin may have built this stage itself
+        raise ConnectorError(f"sql: {problem}")
     await facade.drop(stage.name)
     as_view = stage.materialize is False
     what = "VIEW" if as_view else "TABLE"
