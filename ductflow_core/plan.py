@@ -85,6 +85,33 @@ def dependencies(pipeline: Stages) -> dict[str, set[str]]:
     return deps
 
 
+def consumers(pipeline: Stages) -> dict[str, set[str]]:
+    """``{stage: stages that read its table}`` (``sql`` ordering and ``after:`` do not count as reading)."""
+    readers: dict[str, set[str]] = {s.name: set() for s in pipeline.stages}
+    deps = dependencies(pipeline)
+    ordering_only = {s.name for s in pipeline.stages if isinstance(s, SqlStage)}
+    for stage in pipeline.stages:
+        if isinstance(stage, (SinkStage, TransformStage)):
+            for dep in deps[stage.name] - ordering_only - set(stage.after):
+                readers[dep].add(stage.name)
+    return readers
+
+
+def materialized(pipeline: Stages, stage: Stage, readers: dict[str, set[str]] | None = None) -> bool:
+    """Whether a tap or transform makes a TABLE (``True``) or a lazy VIEW (``False``).
+
+    ``materialize:`` decides when given. Otherwise a stage read by exactly one
+    other stage, and not shown, stays a view: its data then flows straight
+    from the source into its reader, read once, never held whole. A stage
+    read twice, read by nobody (its table is the result), or shown is a table.
+    """
+    explicit = getattr(stage, "materialize", None)
+    if explicit is not None:
+        return bool(explicit)
+    readers = consumers(pipeline) if readers is None else readers
+    return bool(stage.show) or len(readers[stage.name]) != 1
+
+
 def check_references(pipeline: Stages, error: ErrorFactory) -> None:
     """Raise for a duplicate name, a ``from``/``after`` naming nothing or no table, a sink with no input, a cycle."""
     seen: dict[str, int] = {}

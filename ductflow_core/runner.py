@@ -44,6 +44,32 @@ class RunContext:
     hooks: Hooks
     resolved: dict[str, Resolved]
     output: Output
+    #: Facades of finished stages left as views, handed on to the one stage that reads them.
+    kept: dict[str, StageDatabase] = attrs.Factory(dict)
+    readers: dict[str, set[str]] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.readers = plan.consumers(self.pipeline)
+
+    def materialized(self, stage: Stage) -> bool:
+        """Whether the stage makes a table rather than a view (see :func:`ductflow_core.plan.materialized`)."""
+        return plan.materialized(self.pipeline, stage, self.readers)
+
+    def facade_for(self, stage: Stage) -> StageDatabase:
+        """The DuckDB facade the stage runs on.
+
+        A stage reading a view-like stage runs on that stage's facade: objects a
+        tap registered (a stream of Arrow batches, say) are visible there only.
+        """
+        source = self.input_of(stage) if stage.kind in ("sink", "transform") else None
+        if source is not None and source in self.kept:
+            return self.kept.pop(source)
+        return self.database.facade()
+
+    def keep(self, stage: Stage, facade: StageDatabase) -> None:
+        """Hold a view-like stage's facade for the stage that reads it."""
+        if stage.produces_table and not self.materialized(stage):
+            self.kept[stage.name] = facade
 
     def connect(self, stage: Stage, facade: StageDatabase) -> Connection:
         """Build the stage's connection instance (its ``init()`` runs here)."""
@@ -55,7 +81,7 @@ class RunContext:
             config=res.spec.config,
             fields=res.spec.fields,
             locator=res.spec.locator,
-            materialize=getattr(stage, "materialize", None),
+            materialize=self.materialized(stage) if stage.produces_table else None,
             base_dir=self.pipeline.base_dir,
             spec=res.spec,
         )

@@ -111,3 +111,24 @@ class Recorder(Connection):
     async def tap(self, query: str | None = None) -> None:
         Recorder.queries.append((self.name, query))
         await self.c.sql(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT 1 AS one")
+
+
+class Stream(Connection):
+    """Taps ``rows`` generated rows as a stream of Arrow batches; a table only when asked to materialize."""
+
+    rows: int = 1000
+
+    async def tap(self, query: str | None = None) -> None:
+        def batches():  # type: ignore[no-untyped-def]
+            for start in range(0, self.rows, 100):
+                stop = min(start + 100, self.rows)
+                yield pa.record_batch({"i": pa.array(range(start, stop), pa.int64())})
+
+        reader = pa.RecordBatchReader.from_batches(pa.schema({"i": pa.int64()}), batches())
+        if self.materialize is False:
+            # Registered under the stage's own name: the reading stage streams it, nothing is stored.
+            await self.c.register(self.name, reader)
+            return
+        await self.c.register(f"tmp_{self.name}", reader)
+        await self.c.sql(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT * FROM {self.c.quote('tmp_' + self.name)}")
+        await self.c.unregister(f"tmp_{self.name}")

@@ -181,3 +181,44 @@ def test_database_in_a_missing_folder_is_a_clean_error(ductflow_run: Run, ductfl
             f"stages:\n  - {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n",
             database=None,
         )
+
+
+def _kinds(outcome: RunOutcome) -> dict[str, str]:
+    rows = outcome.rows(
+        "SELECT table_name, 'table' FROM duckdb_tables() UNION ALL "
+        "SELECT view_name, 'view' FROM duckdb_views() WHERE NOT internal AND NOT temporary"
+    )
+    return dict(rows)
+
+
+def test_stage_read_once_stays_a_view_and_others_are_tables(ductflow_run: Run) -> None:
+    """A transform read by one stage is a view; read twice, shown, forced, or read by nobody it is a table."""
+    outcome = ductflow_run(
+        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=5)}}}\n"
+        "- {name: once, kind: transform, sql: SELECT n FROM nums}\n"
+        f"- {{name: out1, kind: sink, connection: {conn('Collect')}}}\n"
+        "- {name: twice, kind: transform, sql: SELECT n FROM nums}\n"
+        f"- {{name: a, kind: sink, from: twice, connection: {conn('Collect')}}}\n"
+        f"- {{name: b, kind: sink, from: twice, connection: {conn('Collect')}}}\n"
+        "- {name: shown, kind: transform, show: 1, sql: SELECT n FROM nums}\n"
+        f"- {{name: out2, kind: sink, connection: {conn('Collect')}}}\n"
+        "- {name: forced, kind: transform, materialize: true, sql: SELECT n FROM nums}\n"
+        f"- {{name: out3, kind: sink, connection: {conn('Collect')}}}\n"
+        "- {name: last, kind: transform, sql: SELECT n FROM nums}\n"
+    )
+    kinds = _kinds(outcome)
+    assert kinds["once"] == "view"
+    assert {kinds[n] for n in ("nums", "twice", "shown", "forced", "last")} == {"table"}
+    assert all(len(sc.Collect.received[s]) == 5 for s in ("out1", "a", "b", "out2", "out3"))
+
+
+def test_stream_tap_flows_to_its_sink_without_a_table(ductflow_run: Run) -> None:
+    """A tap that registers a stream under its own name feeds its one reader, through a transform, unstored."""
+    outcome = ductflow_run(
+        f"- {{name: gen, kind: tap, connection: {conn('Stream', rows=1234)}}}\n"
+        "- {name: doubled, kind: transform, sql: SELECT i * 2 AS j FROM gen}\n"
+        f"- {{name: out, kind: sink, connection: {conn('Collect', batch_size=500)}}}\n"
+    )
+    assert [r["j"] for r in sc.Collect.received["out"]] == [i * 2 for i in range(1234)]
+    assert "gen" not in _kinds(outcome)
+    assert outcome.result("out").rows == 1234

@@ -24,11 +24,12 @@ def ductflow_run_stage(stage: Stage, run: RunContext) -> Awaitable[StageResult]:
 
 async def _run(stage: Stage, run: RunContext) -> StageResult:
     started = time.perf_counter()
-    facade = run.database.facade()
+    facade = run.facade_for(stage)
     if isinstance(stage, TransformStage):
-        rows = await _transform(stage, facade)
+        rows = await _transform(stage, facade, as_view=not run.materialized(stage))
         if stage.show:
             await run.output.show(stage, await facade.columns(stage.name), facade, stage.name)
+        run.keep(stage, facade)
         return StageResult(stage.name, stage.kind, rows, time.perf_counter() - started)
     connection = run.connect(stage, facade)
     try:
@@ -55,15 +56,15 @@ async def _run(stage: Stage, run: RunContext) -> StageResult:
             await run.output.show(stage, fields, facade, shown_table)
     finally:
         await connection.close()
+    run.keep(stage, facade)
     return StageResult(stage.name, stage.kind, rows, time.perf_counter() - started)
 
 
-async def _transform(stage: TransformStage, facade: StageDatabase) -> int | None:
+async def _transform(stage: TransformStage, facade: StageDatabase, *, as_view: bool) -> int | None:
     problem = transform_problem(stage.sql)
     if problem:  # the loader checks too; a plugin may have built this stage itself
         raise ConnectorError(f"sql: {problem}")
     await facade.drop(stage.name)
-    as_view = stage.materialize is False
     what = "VIEW" if as_view else "TABLE"
     await facade.execute(f"CREATE {what} {quote_ident(stage.name)} AS {stage.sql}")
     return None if as_view else await facade.count(stage.name)
