@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,14 +11,14 @@ import pluggy
 from .discovery import Registry, default_registry
 from .errors import PipelineError
 from .models import Stages
-from .output import Output
 from .plugins import Hooks, make_plugin_manager
 from .resolve import Resolved, resolve_pipeline
-from .runner import StageResult
 from .transforms import check_transforms
 
 if TYPE_CHECKING:
     from .db import Database
+    from .output import Output
+    from .runner import StageResult
 
 
 def load(path_or_text: str | Path) -> Stages:
@@ -87,6 +86,7 @@ async def arun(
     registry: Registry | None = None,
 ) -> list[StageResult]:
     """Run ``pipeline`` (or the named ``stages`` and what they need); return one result per stage."""
+    from .output import Output
     from .runner import RunContext, run_stages
 
     registry = registry or default_registry()
@@ -104,6 +104,8 @@ async def arun(
 
 def run(pipeline: Stages | str | Path, **kwargs: object) -> list[StageResult]:
     """Load (when given a path or text) and run a pipeline; see :func:`arun`."""
+    import asyncio
+
     if not isinstance(pipeline, Stages):
         pipeline = load(pipeline)
     return asyncio.run(arun(pipeline, **kwargs))  # type: ignore[arg-type]

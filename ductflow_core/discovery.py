@@ -27,14 +27,33 @@ HOOKS_GROUP = "ductflow"
 
 @attrs.frozen
 class PluginInfo:
-    """One entry point: its name (the locator), target, group and the distribution that ships it."""
+    """One entry point: its name (the locator), target, group and the distribution that ships it.
+
+    The distribution's name and version are read from its metadata only when
+    asked for (messages, listings): parsing every METADATA file is slow.
+    """
 
     name: str
     value: str
     group: str
-    dist: str
-    version: str
     entry_point: metadata.EntryPoint = attrs.field(eq=False, repr=False)
+    distribution: metadata.Distribution | None = attrs.field(eq=False, repr=False, default=None)
+
+    @property
+    def dist(self) -> str:
+        """The distribution's name (``ductflow-files``)."""
+        return (self.distribution.metadata["Name"] if self.distribution else None) or "?"
+
+    @property
+    def version(self) -> str:
+        """The distribution's version."""
+        return (self.distribution.version if self.distribution else None) or "?"
+
+    @property
+    def dist_key(self) -> str:
+        """A cheap identity of the distribution, from its folder name when it has one."""
+        folder = getattr(self.distribution, "_normalized_name", None)
+        return str(folder) if folder else self.dist.lower()
 
     @property
     def origin(self) -> str:
@@ -63,20 +82,22 @@ class Registry:
     @functools.cache  # noqa: B019 - one registry per process, kept for its whole life
     def everything(self) -> tuple[PluginInfo, ...]:
         """Every Ductflow entry point installed, allowed by the policy or not."""
-        dists = self._distributions if self._distributions is not None else metadata.distributions()
+        if self._distributions is not None:
+            eps = [ep for dist in self._distributions for ep in dist.entry_points]
+        else:
+            # entry_points() already drops a distribution seen twice on sys.path.
+            eps = [*metadata.entry_points(group=CONNECTIONS_GROUP), *metadata.entry_points(group=HOOKS_GROUP)]
         found: list[PluginInfo] = []
         seen: set[tuple[str, str, str]] = set()
-        for dist in dists:
-            dist_name = dist.metadata["Name"] or "?"
-            for ep in dist.entry_points:
-                if ep.group not in (CONNECTIONS_GROUP, HOOKS_GROUP):
-                    continue
-                key = (ep.group, ep.name, dist_name.lower())
-                if key in seen:  # one distribution visible twice on sys.path
-                    continue
+        for ep in eps:
+            if ep.group not in (CONNECTIONS_GROUP, HOOKS_GROUP):
+                continue
+            info = PluginInfo(ep.name, ep.value, ep.group, ep, getattr(ep, "dist", None))
+            key = (ep.group, ep.name, info.dist_key)
+            if key not in seen:
                 seen.add(key)
-                found.append(PluginInfo(ep.name, ep.value, ep.group, dist_name, dist.version or "?", ep))
-        return tuple(sorted(found, key=lambda i: (i.group, i.name, i.dist)))
+                found.append(info)
+        return tuple(sorted(found, key=lambda i: (i.group, i.name, i.value)))
 
     def locators(self) -> list[PluginInfo]:
         """Every installed connection entry point, sorted by locator."""

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 from .errors import PipelineError
 from .models import Stages
 
 
 def check_requirements(pipeline: Stages) -> None:
     """Raise one :class:`PipelineError` listing every requirement that is missing or too old."""
+    if not pipeline.settings.requires:
+        return
+    from packaging.requirements import InvalidRequirement, Requirement
+
     problems: list[str] = []
     for index, text in enumerate(pipeline.settings.requires):
         line = pipeline.lines.get(("requires", index))
