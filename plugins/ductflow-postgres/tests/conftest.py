@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from ductflow_core.db import Database, StageDatabase
@@ -46,7 +47,15 @@ def server_dsn() -> str:
 def pg_dsn(server_dsn: str) -> Iterator[str]:
     """DSN of a database created for this test module and dropped after it."""
     name = f"ductflow_test_{uuid.uuid4().hex[:12]}"
-    execute(server_dsn, f'CREATE DATABASE "{name}"', autocommit=True)
+    try:
+        execute(server_dsn, f'CREATE DATABASE "{name}"', autocommit=True)
+    except Exception as exc:
+        where = urlsplit(server_dsn)
+        pytest.fail(
+            f"cannot create a test database on the PostgreSQL server at {where.hostname}:{where.port}: "
+            f"{str(exc).splitlines()[0]}",
+            pytrace=False,
+        )
     try:
         yield with_database(server_dsn, name)
     finally:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import sys
 from pathlib import Path
 
@@ -19,12 +18,12 @@ from ductflow_core.db import Database  # noqa: E402
 from ductflow_postgres import PostgresConnection  # noqa: E402
 
 
-def _rss_mb() -> float:
+def _status_mb(key: str) -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+    raise RuntimeError(f"no {key} in /proc/self/status")
 
 
 async def main(dsn: str, direction: str, path: str) -> None:
@@ -32,14 +31,16 @@ async def main(dsn: str, direction: str, path: str) -> None:
     db = Database(path, config={"memory_limit": "64MB"})
     c = db.facade()
     await (await c.sql("SELECT 1")).fetchall()
-    baseline = _rss_mb()
+    baseline = _status_mb("VmRSS")
     if direction == "tap":
         await PostgresConnection.create(name="mem", c=c, params={"dsn": dsn, "table": "mem_src"}).tap(None)
     else:
         params = {"dsn": dsn, "table": "mem_dst", "mode": "replace"}
         await PostgresConnection.create(name="out", c=c, params=params).sink("mem")
     rows = (await (await c.sql("SELECT count(*) FROM mem")).fetchall())[0][0]
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec, so a large
+    # pytest process would show up as this child's peak.
+    peak = _status_mb("VmHWM")
     db.close()
     print(json.dumps({"baseline_mb": baseline, "peak_mb": peak, "rows": rows}))
 
