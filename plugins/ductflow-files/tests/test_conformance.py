@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ductflow_core.testing.conformance import ConnectionSuite
 
@@ -26,7 +26,7 @@ class TestCsvConformance(FileSuite):
     connection_class = CsvConnection
     locator = "csv"
     suffix = "csv"
-    bad_params = {"delimiter": 5, "header": "maybe"}
+    bad_params: ClassVar[dict[str, object]] = {"delimiter": 5, "header": "maybe"}
 
 
 class TestParquetConformance(FileSuite):
@@ -35,7 +35,7 @@ class TestParquetConformance(FileSuite):
     suffix = "parquet"
     # Parquet stores the schema, so types come back exactly.
     exact_types = True
-    bad_params = {"compression": "zip"}
+    bad_params: ClassVar[dict[str, object]] = {"compression": "zip"}
 
 
 class TestJsonConformance(FileSuite):
@@ -44,4 +44,4 @@ class TestJsonConformance(FileSuite):
     suffix = "json"
     # A JSON-lines file with no lines has no keys: an empty table comes back without its columns.
     empty_keeps_columns = False
-    bad_params = {"format": "yaml"}
+    bad_params: ClassVar[dict[str, object]] = {"format": "yaml"}
