@@ -124,6 +124,14 @@ spec = json.loads(sys.argv[1])
 scale = 1 if sys.platform == "darwin" else 1024
 
 def peak():
+    # On Linux, ru_maxrss carries the parent's peak across fork and exec; VmHWM is this process's own.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 # A small run first, so one-time costs (imports, DuckDB start-up) are in the baseline.
