@@ -79,10 +79,15 @@ class PostgresConnection(Connection):
         await self._duck().run(_run_script, self._target, query)
 
     async def show_schema(self) -> list[Field]:
-        """The fields of ``table`` as the server's catalogue describes them."""
-        if self._table is None:
+        """The fields of ``table`` with PostgreSQL types from the server's catalogue.
+
+        Once a tap has made its DuckDB table, that table's fields (DuckDB types) are what the stage holds, as the
+        core expects of every connection.
+        """
+        c = self._duck()
+        if self._table is None or (self.name and await c.table_exists(self.name)):
             return await super().show_schema()
-        return await self._duck().run(_describe, self._target, self._table)
+        return await c.run(_describe, self._target, self._table)
 
     def _duck(self):
         if self.c is None:

@@ -188,3 +188,28 @@ async def test_host_params_connect(make, db, server_dsn, pg_dsn):
     )
     await conn.tap(None)
     assert await (await db.sql("SELECT db FROM hp")).fetchall() == [(parts.path[1:],)]
+
+
+@pytest.mark.parametrize("mode", ["create", "replace", "merge"])
+async def test_odd_column_names_survive(make, db, pg_dsn, mode):
+    """Column names with quotes, spaces, capitals and keywords arrive unchanged, on the direct and staged paths."""
+    await db.execute(
+        'CREATE OR REPLACE TABLE odd AS SELECT 1 AS "Order ID", \'x\' AS "we""ird; col", uuid() AS "select", '
+        '[uuid()] AS "List Of Ids"'
+    )
+    table = f"odd_cols_{mode}"
+    params = {"primary_key": ["Order ID"]} if mode == "merge" else {}
+    await make(table=table, mode=mode, **params).sink("odd")
+    if mode != "create":  # a second run takes the staging path into the existing table
+        await make(table=table, mode=mode, **params).sink("odd")
+    names = [f.name for f in await make(table=table).show_schema()]
+    assert names == ["Order ID", 'we"ird; col', "select", "List Of Ids"]
+    assert fetch(pg_dsn, f'SELECT "Order ID", "we""ird; col" FROM {table}') == [(1, "x")]
+
+
+async def test_empty_table_round_trip(make, db, pg_dsn):
+    """A query with no rows makes an empty DuckDB table with the right columns, and an empty sink creates the table."""
+    await make(name="nothing", query="SELECT 1::bigint AS id, 'a'::text AS label WHERE false").tap(None)
+    assert [(f.name, f.type) for f in await db.columns("nothing")] == [("id", "BIGINT"), ("label", "VARCHAR")]
+    await make(table="still_nothing", mode="create").sink("nothing")
+    assert fetch(pg_dsn, "SELECT count(*) FROM still_nothing") == [(0,)]
