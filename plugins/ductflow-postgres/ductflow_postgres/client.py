@@ -22,6 +22,8 @@ class Target:
 
     uri: str
     secrets: tuple[str, ...] = ()
+    #: Server-side bound on each statement, so a stage's timeout also stops work the server is doing for it.
+    statement_timeout_ms: int | None = None
 
     def __repr__(self) -> str:
         return "Target(<hidden>)"
@@ -77,6 +79,8 @@ def connect(target: Target) -> pg.Connection:
         with con.cursor() as cur:
             # Values of timestamp-without-zone columns must not shift with the server's configured zone.
             cur.execute("SET TIME ZONE 'UTC'")
+            if target.statement_timeout_ms:
+                cur.execute(f"SET statement_timeout = {int(target.statement_timeout_ms)}")
         con.commit()
     except Exception as exc:
         con.close()

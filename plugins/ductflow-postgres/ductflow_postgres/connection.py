@@ -2,6 +2,7 @@
 
 from typing import Literal
 
+import attrs
 from ductflow_core.connection import Connection
 from ductflow_core.errors import ConnectorError
 from ductflow_core.models import Field
@@ -49,9 +50,13 @@ class PostgresConnection(Connection):
         if self.table is not None and self.query is not None:
             raise ConnectorError("give either table or query, not both")
         self._table = parse_table_name(self.table) if self.table is not None else None
-        self._target: Target = make_target(
+        target = make_target(
             self.dsn, self.host, self.port, self.user, self.password, self.dbname, self.connect_timeout
         )
+        timeout = self.config.timeout if self.config is not None else None
+        # The core abandons a call after config.timeout, but a thread blocked in the driver cannot be stopped from
+        # Python; the server can stop the statement itself.
+        self._target: Target = attrs.evolve(target, statement_timeout_ms=int(timeout * 1000) if timeout else None)
 
     async def tap(self, query: str | None = None) -> None:
         """Stream the rows of the stage's query, ``query`` or ``table`` into DuckDB table ``self.name``."""

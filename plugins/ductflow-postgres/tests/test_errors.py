@@ -170,3 +170,18 @@ def test_tap_without_table_or_query(make):
     """A tap with neither table nor query says what it needs."""
     with pytest.raises(ConnectorError, match="needs table or query"):
         asyncio.run(make(name="t").tap(None))
+
+
+async def test_config_timeout_stops_the_server_statement(db, pg_dsn):
+    """With config.timeout set, the server cancels a statement that runs longer, and the tap says so."""
+    from ductflow_core.models import ConnectionConfiguration
+
+    from ductflow_postgres import PostgresConnection
+
+    conn = PostgresConnection.create(
+        name="slow", c=db, params={"dsn": pg_dsn}, config=ConnectionConfiguration(timeout=0.5)
+    )
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(ConnectorError, match="statement timeout"):
+        await conn.tap("SELECT 1 AS slept FROM pg_sleep(30)")
+    assert asyncio.get_running_loop().time() - started < 10
