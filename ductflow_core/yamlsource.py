@@ -44,7 +44,10 @@ def parse(text: str, source: str, env: Mapping[str, str]) -> Document:
     doc = Document(None, {}, set(), set(), [])
     if node is not None:
         builder = _Builder(doc, env, source)
-        doc.data = builder.build(node, ())
+        try:
+            doc.data = builder.build(node, ())
+        except yaml.MarkedYAMLError as exc:  # a tag or value YAML parses but cannot construct
+            raise PipelineError(_syntax_message(exc, source)) from None
     return doc
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 
-import duckdb
-
 from .. import hookimpl
 from ..db import StageDatabase
 from ..errors import ConnectorError
