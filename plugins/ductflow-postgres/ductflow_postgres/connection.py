@@ -11,7 +11,7 @@ from .client import Target, connect, make_target, table_columns
 from .errors import connector_error
 from .names import TableName, parse_table_name
 from .sink import sink_from_duckdb
-from .tap import tap_into_duckdb
+from .tap import tap_as_stream, tap_into_duckdb
 
 Mode = Literal["append", "replace", "merge", "create"]
 
@@ -58,8 +58,12 @@ class PostgresConnection(Connection):
         # Python; the server can stop the statement itself.
         self._target: Target = attrs.evolve(target, statement_timeout_ms=int(timeout * 1000) if timeout else None)
 
-    async def tap(self, query: str | None = None) -> None:
-        """Stream the rows of the stage's query, ``query`` or ``table`` into DuckDB table ``self.name``."""
+    async def tap(self, query: str | None = None) -> int | None:
+        """Stream the rows of the stage's query, ``query`` or ``table`` into DuckDB as ``self.name``.
+
+        A table by default, holding the rows (their count is returned); with ``materialize`` false, a view over the
+        live stream that its one reader consumes.
+        """
         sql = query or self.query
         if sql is None:
             if self._table is None:
@@ -67,7 +71,11 @@ class PostgresConnection(Connection):
             sql = f"SELECT * FROM {self._table.sql}"
         table = self._table if not (query or self.query) else None
         c = self._duck()
-        await c.run(tap_into_duckdb, c.raw, self._target, sql, table, self.name)
+        if self.materialize is False:
+            # The core hands this facade to the single stage that reads us, so a stream can flow through unstored.
+            await c.run(tap_as_stream, c.raw, self._target, sql, table, self.name)
+            return None
+        return await c.run(tap_into_duckdb, c.raw, self._target, sql, table, self.name)
 
     async def sink(self, from_name: str) -> None:
         """Stream DuckDB table ``from_name`` into ``table`` in one transaction."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -54,3 +56,45 @@ def _load(duck: Any, reader: pa.RecordBatchReader, select: str, dest: str, targe
         reader.close()
     # fetchall, not fetchone: a half-read result would block the next query on this cursor.
     return int(duck.execute(f"SELECT count(*) FROM {quote_ident(dest)}").fetchall()[0][0])
+
+
+def tap_as_stream(duck: Any, target: Target, query: str, table: TableName | None, dest: str) -> None:
+    """Leave ``dest`` as a temporary view over the live result, for the one stage that reads it.
+
+    Nothing is stored: the reading stage pulls batches straight from the server. The driver connection stays open
+    until the stream ends (or the stream is dropped unread with the DuckDB cursor), not until the tap returns.
+    """
+    con = connect(target)
+    try:
+        cur = con.cursor()
+        typmods = _typmods(cur, table, target)
+        try:
+            cur.execute(query)
+            reader = cur.fetch_record_batch()
+        except Exception as exc:
+            raise connector_error(f"cannot read {table or 'query'}", exc, target.secrets) from None
+        select = ", ".join(tap_expressions(reader.schema, typmods))
+    except BaseException:
+        con.close()
+        raise
+    stream = pa.RecordBatchReader.from_batches(reader.schema, _owned(reader, cur, con, target, table))
+    source = f"__ductflow_pg_stream_{uuid.uuid4().hex}"
+    duck.register(source, stream)
+    duck.execute(f"CREATE OR REPLACE TEMPORARY VIEW {quote_ident(dest)} AS SELECT {select} FROM {quote_ident(source)}")
+
+
+def _owned(reader: Any, cur: Any, con: Any, target: Target, table: TableName | None) -> Iterator[pa.RecordBatch]:
+    # The generator owns the driver objects: they close when it ends, fails, or is collected unread.
+    try:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise connector_error(f"reading {table or 'query'} failed", exc, target.secrets) from None
+            yield batch
+    finally:
+        for closable in (reader, cur, con):
+            with contextlib.suppress(Exception):
+                closable.close()

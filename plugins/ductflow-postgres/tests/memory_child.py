@@ -1,6 +1,6 @@
 """Child process for the memory tests: one tap or sink on a file-backed DuckDB database, RSS reported as JSON.
 
-Usage: python memory_child.py DSN tap|sink DUCKDB_FILE
+Usage: python memory_child.py DSN tap|sink|stream DUCKDB_FILE
 """
 
 from __future__ import annotations
@@ -28,12 +28,21 @@ def _status_mb(key: str) -> float:
 
 async def main(dsn: str, direction: str, path: str) -> None:
     # A small memory limit makes DuckDB spill its own table to the file, so what remains is the stream's footprint.
-    db = Database(path, config={"memory_limit": "64MB"})
+    # Parquet's writer needs room for its row groups, so the streamed run gets a larger limit.
+    db = Database(path, config={"memory_limit": "160MB" if direction == "stream" else "64MB"})
     c = db.facade()
     await (await c.sql("SELECT 1")).fetchall()
     baseline = _status_mb("VmRSS")
     if direction == "tap":
         await PostgresConnection.create(name="mem", c=c, params={"dsn": dsn, "table": "mem_src"}).tap(None)
+    elif direction == "stream":
+        tap = PostgresConnection.create(name="mem", c=c, params={"dsn": dsn, "table": "mem_src"}, materialize=False)
+        await tap.tap(None)
+        await c.execute(f"COPY mem TO '{path}.parquet' (FORMAT parquet)")
+        await c.execute(f"CREATE TABLE counted AS SELECT count(*) AS n FROM '{path}.parquet'")
+        rows = (await (await c.sql("SELECT n FROM counted")).fetchall())[0][0]
+        print(json.dumps({"baseline_mb": baseline, "peak_mb": _status_mb("VmHWM"), "rows": rows}))
+        return
     else:
         params = {"dsn": dsn, "table": "mem_dst", "mode": "replace"}
         await PostgresConnection.create(name="out", c=c, params=params).sink("mem")

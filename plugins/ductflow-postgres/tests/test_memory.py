@@ -45,3 +45,10 @@ def test_tap_then_sink_stay_well_under_data_size(pg_dsn, data_mb, tmp_path):
     sink = _run(pg_dsn, "sink", path)
     assert scalar(pg_dsn, "SELECT count(*) FROM mem_dst") == ROWS
     assert sink["peak_mb"] - sink["baseline_mb"] < data_mb / 2, (sink, data_mb)
+
+
+def test_streamed_tap_into_parquet_stays_small(pg_dsn, data_mb, tmp_path):
+    """A tap left as a stream (materialize false) feeds a Parquet COPY of 2,000,000 rows with little growth."""
+    result = _run(pg_dsn, "stream", tmp_path / "stream.duckdb")
+    assert result["rows"] == ROWS
+    assert result["peak_mb"] - result["baseline_mb"] < data_mb / 2, (result, data_mb)

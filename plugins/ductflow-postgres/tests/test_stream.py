@@ -1,0 +1,87 @@
+"""A tap with ``materialize: false`` leaves a view over the live result, read once by the next stage."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from ductflow_core.errors import ConnectorError
+
+from ductflow_postgres import PostgresConnection
+from helpers import execute, scalar
+
+OPEN_SESSIONS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ductflow'"
+)
+
+
+def _stream(db, pg_dsn: str, name: str, **params) -> PostgresConnection:
+    conn = PostgresConnection.create(name=name, c=db, params={"dsn": pg_dsn, **params}, materialize=False)
+    assert isinstance(conn, PostgresConnection)
+    return conn
+
+
+async def _sessions_drop_to_zero(pg_dsn: str) -> int:
+    for _ in range(100):
+        open_now = scalar(pg_dsn, OPEN_SESSIONS)
+        if open_now == 0:
+            return 0
+        await asyncio.sleep(0.05)
+    return open_now
+
+
+async def test_stream_is_a_typed_view_read_once(db, pg_dsn):
+    """The stage becomes a view with mapped types, its rows arrive exactly, and the session closes after."""
+    execute(
+        pg_dsn,
+        "CREATE TABLE streamed (id bigint, amount numeric(12,2), tags numeric(6,3)[])",
+        "INSERT INTO streamed SELECT g, g / 100.0, ARRAY[g / 1000.0] FROM generate_series(1, 50000) g",
+    )
+    assert await _stream(db, pg_dsn, "s", table="streamed").tap(None) is None
+    assert await db.relation_kind("s") == "view"
+    assert [(f.name, f.type) for f in await db.columns("s")] == [
+        ("id", "BIGINT"),
+        ("amount", "DECIMAL(12,2)"),
+        ("tags", "DECIMAL(6,3)[]"),
+    ]
+    rows = await (await db.sql("SELECT count(*), sum(amount), max(tags[1]) FROM s")).fetchall()
+    assert rows == [(50000, Decimal("12500250.00"), Decimal("50.000"))]
+    assert await _sessions_drop_to_zero(pg_dsn) == 0
+
+
+async def test_unread_stream_closes_with_the_database(database, db, pg_dsn):
+    """A stream nobody reads keeps its session only until the DuckDB database closes."""
+    await _stream(db, pg_dsn, "unread", query="SELECT g FROM generate_series(1, 10) g").tap(None)
+    assert scalar(pg_dsn, OPEN_SESSIONS) == 1
+    database.close()
+    assert await _sessions_drop_to_zero(pg_dsn) == 0
+
+
+async def test_server_gone_while_the_reader_streams(db, pg_dsn):
+    """When the server ends the session mid-stream, the reading statement fails with the server's reason."""
+    query = "SELECT g AS gone_mid_stream, repeat('x', 200) AS pad FROM generate_series(1, 200000000) g"
+    await _stream(db, pg_dsn, "doomed", query=query).tap(None)
+    reader = asyncio.create_task(db.execute("CREATE TABLE landed AS SELECT * FROM doomed"))
+    killed = 0
+    for _ in range(400):
+        killed = scalar(
+            pg_dsn,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'ductflow' "
+            "AND query LIKE '%gone_mid_stream%' AND pid <> pg_backend_pid()",
+        )
+        if killed:
+            break
+        await asyncio.sleep(0.05)
+    # Depending on timing, libpq reports the server's notice or only the closed socket.
+    with pytest.raises(Exception, match=r"terminating connection|server closed the connection") as info:
+        await reader
+    assert killed == 1
+    assert not isinstance(info.value, AssertionError)
+
+
+async def test_stream_of_missing_table_fails_at_tap_time(db, pg_dsn):
+    """Errors the server reports up front surface from the tap itself, not later in the reader."""
+    with pytest.raises(ConnectorError, match='relation "missing_for_stream" does not exist'):
+        await _stream(db, pg_dsn, "nothing", table="missing_for_stream").tap(None)
+    assert await db.relation_kind("nothing") is None
