@@ -77,13 +77,13 @@ class PostgresConnection(Connection):
             return None
         return await c.run(tap_into_duckdb, c.raw, self._target, sql, table, self.name)
 
-    async def sink(self, from_name: str) -> None:
-        """Stream DuckDB table ``from_name`` into ``table`` in one transaction."""
+    async def sink(self, from_name: str) -> int:
+        """Stream DuckDB table ``from_name`` into ``table`` in one transaction; return the rows written."""
         if self._table is None:
             raise ConnectorError("a postgres sink needs table")
         c = self._duck()
         batch_size = self.config.batch_size if self.config is not None else 122_880
-        await c.run(
+        return await c.run(
             sink_from_duckdb, c.raw, self._target, from_name, self._table, self.mode, self.primary_key, batch_size
         )
 

@@ -112,3 +112,37 @@ def test_validate_checks_typed_params(tmp_path, params, expected):
     done = subprocess.run([*_cli(), "validate", str(pipeline)], capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert expected in done.stdout + done.stderr
+
+
+def test_ductflow_run_copies_postgres_to_postgres_streaming(pg_dsn, tmp_path):
+    """A tap read only by a postgres sink streams table to table, types and values intact, twice (replace)."""
+    execute(
+        pg_dsn,
+        "CREATE SCHEMA IF NOT EXISTS copies",
+        "CREATE TABLE src_rows AS SELECT g AS id, (g / 7.0)::numeric(10,4) AS ratio, "
+        "gen_random_uuid() AS uid, now() AS at FROM generate_series(1, 30000) g",
+    )
+    pipeline = tmp_path / "copy.yaml"
+    pipeline.write_text(
+        "- name: rows\n  kind: tap\n  connection:\n    kind: postgres\n"
+        '    params: {dsn: "${PG_DSN}", table: src_rows}\n'
+        "- name: out\n  kind: sink\n  from: rows\n  connection:\n    kind: postgres\n"
+        '    params: {dsn: "${PG_DSN}", table: copies.rows_copy, mode: replace}\n'
+    )
+    for _ in range(2):
+        done = subprocess.run(
+            [*_cli(), "run", str(pipeline)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PG_DSN": pg_dsn},
+            cwd=tmp_path,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "30,000 rows" in done.stdout + done.stderr
+    differ = fetch(
+        pg_dsn,
+        "SELECT count(*) FROM (SELECT * FROM src_rows EXCEPT ALL SELECT * FROM copies.rows_copy) d",
+    )
+    assert differ == [(0,)]
+    assert fetch(pg_dsn, "SELECT count(*) FROM copies.rows_copy") == [(30000,)]
