@@ -39,6 +39,7 @@ def tests(session: nox.Session) -> None:
     _install_all(session)
     env = {"DUCTFLOW_TEST_PG_DSN": _postgres_dsn(session)}
     session.run("pytest", str(ROOT / "tests"), *session.posargs, env=env)
+    session.run("pytest", str(ROOT / "benchmarks" / "tests"), *session.posargs, env=env)
     for plugin in PLUGINS:
         with session.chdir(plugin):
             session.run("pytest", *session.posargs, env=env)
@@ -61,7 +62,8 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmark suite against raw DuckDB (arguments after -- go to the runner)."""
+    """The benchmark suite against raw DuckDB and the limits (arguments after -- go to the runner: --quick, --peers)."""
     _install_all(session)
-    session.install("matplotlib")
-    session.run("python", "-m", "benchmarks", *session.posargs)
+    session.install("matplotlib", "psycopg[binary]")
+    env = {"DUCTFLOW_BENCH_PG_DSN": os.environ.get("DUCTFLOW_BENCH_PG_DSN") or _postgres_dsn(session)}
+    session.run("python", "-m", "benchmarks", *session.posargs, env=env)

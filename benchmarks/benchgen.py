@@ -11,12 +11,16 @@ from .genbatches import reader
 
 
 class GenTap(Connection):
-    """Taps ``rows`` generated rows into the stage's table."""
+    """Taps ``rows`` generated rows: a stream its one reader consumes, or a table when it must be kept."""
 
     rows: int = 1_000_000
 
     async def tap(self, query: str | None = None) -> None:
         assert self.c is not None
+        if self.materialize is False:
+            # Registered under the stage's name, the batches flow straight into the stage that reads them.
+            await self.c.register(self.name, reader(int(self.rows)))
+            return
         source = f"{self.name}__gen"
         await self.c.register(source, reader(int(self.rows)))
         try:

@@ -114,11 +114,17 @@ class Connection:
     def init(self) -> None:
         """Set-up hook, called at the end of the base ``__init__``; does nothing by default."""
 
-    async def tap(self, query: str | None = None) -> None:
-        """Read from the source and create DuckDB table ``self.name``; a no-op by default."""
+    async def tap(self, query: str | None = None) -> int | None:
+        """Read from the source and create DuckDB table ``self.name``; a no-op by default.
 
-    async def sink(self, from_name: str) -> None:
-        """Write DuckDB table ``from_name`` to the destination; a no-op by default."""
+        May return the number of rows read. When ``self.materialize`` is false the
+        stage may leave a view, or register a stream under ``self.name``, instead.
+        """
+        return None
+
+    async def sink(self, from_name: str) -> int | None:
+        """Write DuckDB table ``from_name`` to the destination; a no-op by default. May return rows written."""
+        return None
 
     async def sql(self, query: str) -> None:
         """Run ``query`` on the connection's own system; a no-op by default."""

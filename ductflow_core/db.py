@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,6 +30,7 @@ T = TypeVar("T")
 
 DEFAULT_BATCH_SIZE = 122_880  # DuckDB's row-group size: batches come out whole.
 CANCEL_GRACE_SECONDS = 1.5
+CLOSE_GRACE_SECONDS = 5.0
 
 
 class Database:
@@ -87,14 +89,20 @@ class Database:
 
     def close(self) -> None:
         """Stop the workers, close every cursor and the database (checkpointing a file)."""
-        # Workers still busy after a cancelled run are not waited for; their cursors are closed below.
+        # Queries were interrupted; give their workers a moment to return before the cursors close,
+        # but never hang on a connection's own code that ignores interruption.
         self._executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + CLOSE_GRACE_SECONDS
+        for thread in list(getattr(self._executor, "_threads", ())):
+            thread.join(max(0.0, deadline - time.monotonic()))
         with self._guard:
             cursors, self._cursors = self._cursors, []
         for cursor in cursors:
             with contextlib.suppress(Exception):
                 cursor.close()
-        self._con.close()
+        # Still busy with a worker that ignored interruption? The WAL keeps the file consistent.
+        with contextlib.suppress(duckdb.Error):
+            self._con.close()
 
     def __enter__(self) -> Database:
         return self
@@ -168,8 +176,9 @@ class StageDatabase:
         return Relation(rel, self) if rel is not None else None
 
     async def execute(self, query: str, params: Any = None) -> None:
-        """Run a statement, with ``?`` or ``$name`` parameters bound from ``params``."""
-        await self.run(lambda: self._con.execute(query, params))
+        """Run a statement, with ``?`` or ``$name`` parameters bound from ``params``; any result is discarded."""
+        # DuckDB keeps an unread result open on the cursor and refuses the next call until it is read.
+        await self.run(lambda: self._con.execute(query, params).fetchall())
 
     async def register(self, name: str, obj: Any) -> None:
         """Make ``obj`` (a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader) queryable as ``name``.
