@@ -132,3 +132,14 @@ class Stream(Connection):
         await self.c.register(f"tmp_{self.name}", reader)
         await self.c.sql(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT * FROM {self.c.quote('tmp_' + self.name)}")
         await self.c.unregister(f"tmp_{self.name}")
+
+
+class CountRows(Connection):
+    """Sinks by streaming record batches and counting them, keeping nothing."""
+
+    async def sink(self, from_name: str) -> int:
+        rel = await self.c.sql(f"SELECT * FROM {self.c.quote(from_name)}")
+        total = 0
+        async for batch in rel.record_batches():
+            total += batch.num_rows
+        return total
