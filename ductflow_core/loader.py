@@ -118,7 +118,7 @@ def _stage(ctx: _Context, raw: Any, index: int) -> Stage:
     if "kind" not in raw:
         raise ctx.error(path, f"missing key 'kind' (one of {', '.join(STAGE_CLASSES)})")
     kind = raw["kind"]
-    if kind not in STAGE_CLASSES:
+    if not isinstance(kind, str) or kind not in STAGE_CLASSES:
         close = difflib.get_close_matches(str(kind), list(STAGE_CLASSES), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         choices = ", ".join(STAGE_CLASSES)
