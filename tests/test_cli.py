@@ -118,3 +118,36 @@ def test_missing_file_exits_two(cli: Cli) -> None:
     proc = cli("run", "nope.yaml")
     assert proc.returncode == 2
     assert proc.stderr == "error: nope.yaml: no such pipeline file\n"
+
+
+def test_progress_is_live_on_a_terminal(tmp_path: Path) -> None:
+    """On a terminal, progress redraws a live line of running stages and ends with the finished lines."""
+    import os
+    import pty
+    import sys
+
+    from conftest import HERE
+
+    write(tmp_path, f"- {{name: nap, kind: tap, connection: {conn('Sleeper', seconds=0.8)}}}\n")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ductflow_core.cli", "run", "pipeline.yaml"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(HERE)},
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=60) == 0
+    screen = b"".join(chunks).decode()
+    assert "… running: nap" in screen
+    assert "\r\x1b[2K✓ nap (tap): 1 row in" in screen
