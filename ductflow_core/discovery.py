@@ -12,14 +12,17 @@ import importlib
 import inspect
 import sys
 from collections.abc import Iterable
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from . import installed
 from .errors import PluginError
 from .policy import Policy
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 CONNECTIONS_GROUP = "ductflow.connections"
 HOOKS_GROUP = "ductflow"
@@ -29,31 +32,41 @@ HOOKS_GROUP = "ductflow"
 class PluginInfo:
     """One entry point: its name (the locator), target, group and the distribution that ships it.
 
-    The distribution's name and version are read from its metadata only when
-    asked for (messages, listings): parsing every METADATA file is slow.
+    ``source`` is the distribution's ``*.dist-info`` folder, or a
+    ``importlib.metadata.Distribution`` (as tests build them); its name and
+    version are read only when a message or a listing needs them.
     """
 
     name: str
     value: str
     group: str
-    entry_point: metadata.EntryPoint = attrs.field(eq=False, repr=False)
-    distribution: metadata.Distribution | None = attrs.field(eq=False, repr=False, default=None)
+    source: Path | metadata.Distribution | None = attrs.field(eq=False, repr=False, default=None)
 
     @property
     def dist(self) -> str:
         """The distribution's name (``ductflow-files``)."""
-        return (self.distribution.metadata["Name"] if self.distribution else None) or "?"
+        if isinstance(self.source, Path):
+            return installed.name_and_version(self.source)[0]
+        return (self.source.metadata["Name"] if self.source is not None else None) or "?"
 
     @property
     def version(self) -> str:
         """The distribution's version."""
-        return (self.distribution.version if self.distribution else None) or "?"
+        if isinstance(self.source, Path):
+            return installed.name_and_version(self.source)[1]
+        return (self.source.version if self.source is not None else None) or "?"
 
     @property
     def dist_key(self) -> str:
-        """A cheap identity of the distribution, from its folder name when it has one."""
-        folder = getattr(self.distribution, "_normalized_name", None)
-        return str(folder) if folder else self.dist.lower()
+        """A cheap identity of the distribution: its folder name, normalized."""
+        if isinstance(self.source, Path):
+            return installed.normalize(self.source.name.split("-", 1)[0].rsplit(".", 1)[0])
+        folder = getattr(self.source, "_normalized_name", None)
+        return str(folder) if folder else installed.normalize(self.dist)
+
+    def load(self) -> Any:
+        """Import the object the entry point names."""
+        return installed.load(self.value)
 
     @property
     def origin(self) -> str:
@@ -82,18 +95,21 @@ class Registry:
     @functools.cache  # noqa: B019 - one registry per process, kept for its whole life
     def everything(self) -> tuple[PluginInfo, ...]:
         """Every Ductflow entry point installed, allowed by the policy or not."""
+        infos: list[PluginInfo]
         if self._distributions is not None:
-            eps = [ep for dist in self._distributions for ep in dist.entry_points]
+            infos = [
+                PluginInfo(ep.name, ep.value, ep.group, dist)
+                for dist in self._distributions
+                for ep in dist.entry_points
+                if ep.group in (CONNECTIONS_GROUP, HOOKS_GROUP)
+            ]
         else:
-            # entry_points() already drops a distribution seen twice on sys.path.
-            eps = [*metadata.entry_points(group=CONNECTIONS_GROUP), *metadata.entry_points(group=HOOKS_GROUP)]
+            groups = (CONNECTIONS_GROUP, HOOKS_GROUP)
+            infos = [PluginInfo(n, v, g, folder) for g, n, v, folder in installed.entry_points(groups)]
         found: list[PluginInfo] = []
         seen: set[tuple[str, str, str]] = set()
-        for ep in eps:
-            if ep.group not in (CONNECTIONS_GROUP, HOOKS_GROUP):
-                continue
-            info = PluginInfo(ep.name, ep.value, ep.group, ep, getattr(ep, "dist", None))
-            key = (ep.group, ep.name, info.dist_key)
+        for info in infos:
+            key = (info.group, info.name, info.dist_key)
             if key not in seen:
                 seen.add(key)
                 found.append(info)
@@ -147,7 +163,7 @@ class Registry:
 def load_entry_point(info: PluginInfo) -> Any:
     """Import one entry point; an import failure names the plugin and its distribution, cause kept."""
     try:
-        return info.entry_point.load()
+        return info.load()
     except Exception as exc:
         raise PluginError(
             f"plugin {info.name!r} from distribution {info.origin} failed to import ({info.value}): "

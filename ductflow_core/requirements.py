@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
 from .errors import PipelineError
 from .models import Stages
 
@@ -12,6 +10,8 @@ def check_requirements(pipeline: Stages) -> None:
     """Raise one :class:`PipelineError` listing every requirement that is missing or too old."""
     if not pipeline.settings.requires:
         return
+    from importlib import metadata
+
     from packaging.requirements import InvalidRequirement, Requirement
 
     problems: list[str] = []
