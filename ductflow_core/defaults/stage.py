@@ -11,7 +11,6 @@ from ..errors import ConnectorError
 from ..models import SinkStage, SqlStage, Stage, TapStage, TransformStage
 from ..runner import RunContext, StageResult
 from ..sqlnames import quote_ident
-from ..transforms import transform_problem
 
 
 @hookimpl(trylast=True)
@@ -24,7 +23,7 @@ async def _run(stage: Stage, run: RunContext) -> StageResult:
     started = time.perf_counter()
     facade = run.facade_for(stage)
     if isinstance(stage, TransformStage):
-        rows = await _transform(stage, facade, as_view=not run.materialized(stage))
+        rows = await _transform(stage, run, facade)
         if stage.show:
             await run.output.show(stage, await facade.columns(stage.name), facade, stage.name)
         run.keep(stage, facade)
@@ -34,7 +33,8 @@ async def _run(stage: Stage, run: RunContext) -> StageResult:
         rows = None
         shown_table: str | None = None
         if isinstance(stage, TapStage):
-            await facade.drop(stage.name)
+            if run.database.path is not None:
+                await facade.drop(stage.name)
             rows = await run.hooks.tap(stage, connection, stage.query)
             kind = await facade.relation_kind(stage.name)
             if kind is None:
@@ -58,11 +58,11 @@ async def _run(stage: Stage, run: RunContext) -> StageResult:
     return StageResult(stage.name, stage.kind, rows, time.perf_counter() - started)
 
 
-async def _transform(stage: TransformStage, facade: StageDatabase, *, as_view: bool) -> int | None:
-    problem = transform_problem(stage.sql)
-    if problem:  # the loader checks too; a plugin may have built this stage itself
-        raise ConnectorError(f"sql: {problem}")
-    await facade.drop(stage.name)
+async def _transform(stage: TransformStage, run: RunContext, facade: StageDatabase) -> int | None:
+    # The SQL was checked to be one query when the pipeline loaded (see transforms.check_transforms).
+    as_view = not run.materialized(stage)
+    if run.database.path is not None:  # only a kept file can hold a table of this name from an earlier run
+        await facade.drop(stage.name)
     what = "VIEW" if as_view else "TABLE"
     await facade.execute(f"CREATE {what} {quote_ident(stage.name)} AS {stage.sql}")
     return None if as_view else await facade.count(stage.name)
