@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import attrs
+from ductflow_core import sqlnames
 from ductflow_core.errors import ConnectorError
 
 
 def quote_ident(name: str) -> str:
     """Return ``name`` as a double-quoted identifier; any character is safe except NUL, which is refused."""
-    if "\x00" in name:
-        raise ConnectorError("identifier contains a NUL character")
-    return '"' + name.replace('"', '""') + '"'
+    try:
+        return sqlnames.quote_ident(name)
+    except ValueError as exc:
+        raise ConnectorError(str(exc)) from None
 
 
 def quote_literal(value: str) -> str:
     """Return ``value`` as a standard-conforming string literal."""
-    if "\x00" in value:
-        raise ConnectorError("string contains a NUL character")
-    return "'" + value.replace("'", "''") + "'"
+    try:
+        return sqlnames.quote_literal(value)
+    except ValueError as exc:
+        raise ConnectorError(str(exc)) from None
 
 
 @attrs.frozen
