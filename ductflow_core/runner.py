@@ -61,9 +61,9 @@ class RunContext:
         A stage reading a view-like stage runs on that stage's facade: objects a
         tap registered (a stream of Arrow batches, say) are visible there only.
         """
-        source = self.input_of(stage) if stage.kind in ("sink", "transform") else None
-        if source is not None and source in self.kept:
-            return self.kept.pop(source)
+        for source in sorted(n for n, readers in self.readers.items() if stage.name in readers):
+            if source in self.kept:
+                return self.kept.pop(source)
         return self.database.facade()
 
     def keep(self, stage: Stage, facade: StageDatabase) -> None:

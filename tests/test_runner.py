@@ -222,3 +222,17 @@ def test_stream_tap_flows_to_its_sink_without_a_table(ductflow_run: Run) -> None
     assert [r["j"] for r in sc.Collect.received["out"]] == [i * 2 for i in range(1234)]
     assert "gen" not in _kinds(outcome)
     assert outcome.result("out").rows == 1234
+
+
+def test_stream_reaches_the_stage_that_names_it(ductflow_run: Run) -> None:
+    """A streamed tap feeds the transform whose SQL names it, even when another stage stands between them."""
+    ductflow_run(
+        f"- {{name: gen, kind: tap, connection: {conn('Stream', rows=50)}}}\n"
+        f"- {{name: other, kind: tap, connection: {conn('Stream', rows=7)}}}\n"
+        "- {name: total, kind: transform, sql: SELECT count(*) AS c FROM gen}\n"
+        f"- {{name: out, kind: sink, connection: {conn('Collect')}}}\n"
+        "- {name: sevens, kind: transform, sql: SELECT count(*) AS c FROM other}\n"
+        f"- {{name: out2, kind: sink, connection: {conn('Collect')}}}\n"
+    )
+    assert sc.Collect.received["out"] == [{"c": 50}]
+    assert sc.Collect.received["out2"] == [{"c": 7}]
