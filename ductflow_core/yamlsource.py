@@ -73,6 +73,7 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)  # the composer makes only these three kinds
         return self._scalar(node, path)
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
@@ -93,7 +94,7 @@ class _Builder:
             out[key] = self.build(value_node, key_path)
         return out
 
-    def _scalar(self, node: yaml.Node, path: Path_) -> Any:
+    def _scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
         value = self.scalars.construct_object(node)
         if not isinstance(value, str) or "$" not in value:
             return value
