@@ -94,7 +94,9 @@ class Database:
         self._executor.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + CLOSE_GRACE_SECONDS
         for thread in list(getattr(self._executor, "_threads", ())):
-            thread.join(max(0.0, deadline - time.monotonic()))
+            while thread.is_alive() and time.monotonic() < deadline:
+                self.interrupt_all()
+                thread.join(0.05)
         with self._guard:
             cursors, self._cursors = self._cursors, []
         for cursor in cursors:
@@ -147,12 +149,16 @@ class StageDatabase:
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
-            # Stop DuckDB and wait for the worker, so no query outlives its stage. Python code
-            # blocking in the worker cannot be interrupted: past a short grace it is left behind.
-            with contextlib.suppress(Exception):
-                self._con.interrupt()
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(future, CANCEL_GRACE_SECONDS)
+            # Stop DuckDB and wait for the worker, so no query outlives its stage. The query may not
+            # have started when the first interrupt arrives, so interrupt again until it returns.
+            # Python code blocking in the worker cannot be interrupted: past a short grace it is left.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + CANCEL_GRACE_SECONDS
+            while not future.done() and loop.time() < deadline:
+                with contextlib.suppress(Exception):
+                    self._con.interrupt()
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(asyncio.shield(future), 0.05)
             raise
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
