@@ -53,12 +53,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .commands import guarded
 
     code = guarded(_command(COMMANDS[args.command]).main, args)
-    if code in (130, 143):
-        # A stopped run may leave a worker blocked in a connection's own code; don't wait for it at exit.
+    if code in (130, 143) or _stuck_workers():
+        # A stopped or failed run may leave a worker blocked in a connection's own code, which
+        # ignores DuckDB's interrupt; don't wait for it at exit.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def _stuck_workers() -> bool:
+    import threading
+
+    return any(t.name.startswith("ductflow-db") and t.is_alive() for t in threading.enumerate())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -151,3 +151,19 @@ def test_progress_is_live_on_a_terminal(tmp_path: Path) -> None:
     screen = b"".join(chunks).decode()
     assert "… running: nap" in screen
     assert "\r\x1b[2K✓ nap (tap): 1 row in" in screen
+
+
+def test_failed_run_exits_without_waiting_for_blocked_code(cli: Cli, tmp_path: Path) -> None:
+    """A run that fails beside a stage blocked in its own Python code exits 1 promptly, not when that code ends."""
+    import time
+
+    write(
+        tmp_path,
+        f"- {{name: stuck, kind: tap, connection: {conn('Sleeper', seconds=60)}}}\n"
+        f"- {{name: boom, kind: tap, connection: {conn('Failing')}}}\n",
+    )
+    started = time.monotonic()
+    proc = cli("run", "pipeline.yaml")
+    assert proc.returncode == 1
+    assert "stage 'boom'" in proc.stderr
+    assert time.monotonic() - started < 20
