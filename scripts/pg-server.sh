@@ -82,11 +82,13 @@ cmd_start() {
     fi
     local hba_changed=0
     ensure_hba "$dir" || hba_changed=1
-    if is_running "$dir"; then
+    if is_running "$dir" && "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -t 5; then
         log "already running in $dir"
         if [[ $hba_changed == 1 ]]; then as_pg "$BIN/pg_ctl" -D "$dir/data" reload >&2; fi
     else
-        # Leftover from a killed server; pg_ctl would otherwise refuse to start.
+        # Leftovers from a killed server (a stale pid file, orphaned backends); pg_ctl would otherwise refuse.
+        as_pg "$BIN/pg_ctl" -D "$dir/data" -m immediate -w -t 10 stop >/dev/null 2>&1 || true
+        pkill -9 -f -- "-D $dir/data" 2>/dev/null || true
         rm -f "$dir/data/postmaster.pid"
         log "starting on 127.0.0.1:$PORT"
         as_pg "$BIN/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
