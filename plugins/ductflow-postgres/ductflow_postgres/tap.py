@@ -23,16 +23,21 @@ def tap_into_duckdb(duck: Any, target: Target, query: str, table: TableName | No
     con = connect(target)
     try:
         with con.cursor() as cur:
-            typmods = _typmods(cur, table, target)
-            try:
-                cur.execute(query)
-                reader = cur.fetch_record_batch()
-            except Exception as exc:
-                raise connector_error(f"cannot read {table or 'query'}", exc, target.secrets) from None
-            select = ", ".join(tap_expressions(reader.schema, typmods))
+            reader, select = _open_reader(cur, query, table, target)
             return _load(duck, reader, select, dest, target, table)
     finally:
         con.close()
+
+
+def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) -> tuple[Any, str]:
+    """Start the query; return the driver's batch reader and the DuckDB select list that types its columns."""
+    typmods = _typmods(cur, table, target)
+    try:
+        cur.execute(query)
+        reader = cur.fetch_record_batch()
+    except Exception as exc:
+        raise connector_error(f"cannot read {table or 'query'}", exc, target.secrets) from None
+    return reader, ", ".join(tap_expressions(reader.schema, typmods))
 
 
 def _typmods(cur: Any, table: TableName | None, target: Target) -> dict[str, int]:
@@ -67,13 +72,7 @@ def tap_as_stream(duck: Any, target: Target, query: str, table: TableName | None
     con = connect(target)
     try:
         cur = con.cursor()
-        typmods = _typmods(cur, table, target)
-        try:
-            cur.execute(query)
-            reader = cur.fetch_record_batch()
-        except Exception as exc:
-            raise connector_error(f"cannot read {table or 'query'}", exc, target.secrets) from None
-        select = ", ".join(tap_expressions(reader.schema, typmods))
+        reader, select = _open_reader(cur, query, table, target)
     except BaseException:
         con.close()
         raise
