@@ -45,6 +45,12 @@ def ductflow_db() -> Any:
 
 
 @pytest.fixture
+def ductflow_facade(ductflow_db: Any) -> Any:
+    """A :class:`~ductflow_core.db.StageDatabase` on :func:`ductflow_db`: what a connection gets as ``self.c``."""
+    return ductflow_db.facade()
+
+
+@pytest.fixture
 def ductflow_pm() -> Any:
     """A fresh plugin manager with only the core's default plugins (no installed hook plugins)."""
     from ..plugins import make_plugin_manager

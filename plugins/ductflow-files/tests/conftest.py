@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from ductflow_core.db import Database, StageDatabase
+from ductflow_core.db import StageDatabase
 
 
 @pytest.fixture
-def database() -> Iterator[Database]:
-    db = Database(max_workers=4)
-    yield db
-    db.close()
-
-
-@pytest.fixture
-def db(database: Database) -> StageDatabase:
-    return database.facade()
+def db(ductflow_facade: StageDatabase) -> StageDatabase:
+    """The facade a stage's connection gets, on a fresh in-memory database (from Ductflow's pytest plugin)."""
+    return ductflow_facade

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from ductflow_core.db import Database, StageDatabase
+from ductflow_core.db import StageDatabase
 
 from ductflow_postgres import PostgresConnection
 from helpers import execute, with_database
@@ -63,15 +63,9 @@ def pg_dsn(server_dsn: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def database() -> Iterator[Database]:
-    db = Database(max_workers=4)
-    yield db
-    db.close()
-
-
-@pytest.fixture
-def db(database: Database) -> StageDatabase:
-    return database.facade()
+def db(ductflow_facade: StageDatabase) -> StageDatabase:
+    """The facade a stage's connection gets, on a fresh in-memory database (from Ductflow's pytest plugin)."""
+    return ductflow_facade
 
 
 @pytest.fixture

@@ -50,11 +50,11 @@ async def test_stream_is_a_typed_view_read_once(db, pg_dsn):
     assert await _sessions_drop_to_zero(pg_dsn) == 0
 
 
-async def test_unread_stream_closes_with_the_database(database, db, pg_dsn):
+async def test_unread_stream_closes_with_the_database(ductflow_db, db, pg_dsn):
     """A stream nobody reads keeps its session only until the DuckDB database closes."""
     await _stream(db, pg_dsn, "unread", query="SELECT g FROM generate_series(1, 10) g").tap(None)
     assert scalar(pg_dsn, OPEN_SESSIONS) == 1
-    database.close()
+    ductflow_db.close()
     assert await _sessions_drop_to_zero(pg_dsn) == 0
 
 
