@@ -58,11 +58,6 @@ class Database:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._guard = threading.Lock()
 
-    @property
-    def raw(self) -> duckdb.DuckDBPyConnection:
-        """The underlying DuckDB connection, for the core's own blocking use."""
-        return self._con
-
     def _lock_down(self, directories: list[str], paths: list[str]) -> None:
         # Order matters: the lists can only be set while external access is still on,
         # and locking the configuration stops pipeline SQL from undoing any of it.

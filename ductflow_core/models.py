@@ -51,12 +51,6 @@ class CustomConnection:
     fields: list[Field] | None = None
     locator: str | None = None
 
-    def describe(self) -> str:
-        """A short label for messages: the locator, or ``module:classname``."""
-        if self.locator:
-            return self.locator
-        return f"{self.module}:{self.classname}"
-
 
 @attrs.frozen(kw_only=True)
 class Stage:
