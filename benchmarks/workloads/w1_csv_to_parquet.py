@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from ..context import Context
 from ..harness import Contestant
 from ..peers import peer_contestants
-from .base import Workload, duckdb_contestant, ductflow_variants, row_count_verifier, sql_str, versus_reference_checks
-
-
-def pipeline(csv: Path, out: Path) -> dict[str, Any]:
-    return {
-        "stages": [
-            {"name": "src", "kind": "tap", "connection": {"kind": "csv", "params": {"path": str(csv)}}},
-            {
-                "name": "out",
-                "kind": "sink",
-                "from": "src",
-                "connection": {"kind": "parquet", "params": {"path": str(out)}},
-            },
-        ]
-    }
+from . import csv_copy
+from .base import Workload, versus_reference_checks
 
 
 def build(ctx: Context) -> list[Contestant]:
-    folder = ctx.folder("w1")
-    csv = ctx.dataset.csv
-    ref_out = folder / "duckdb.parquet"
-    contestants = ductflow_variants(
-        ctx, folder, "w1", lambda out: pipeline(csv, out), ".parquet", ctx.rows, "read_parquet"
-    )
-    contestants.append(
-        duckdb_contestant(
-            ctx,
-            "duckdb",
-            folder / "duckdb_w1.py",
-            [f"COPY (SELECT * FROM read_csv({sql_str(csv)})) TO {sql_str(ref_out)} (FORMAT parquet)"],
-            cleanup=[ref_out],
-            verify=row_count_verifier(ref_out, ctx.rows),
-        )
-    )
+    contestants = csv_copy.contestants(ctx, "w1", "parquet", ".parquet", "parquet", "read_parquet")
     if ctx.peers:
-        contestants += peer_contestants(ctx, folder)
+        contestants += peer_contestants(ctx, ctx.folder("w1"))
     return contestants
 
 
