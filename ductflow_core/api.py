@@ -13,7 +13,7 @@ from .errors import PipelineError
 from .models import Stages
 from .plugins import Hooks, make_plugin_manager
 from .resolve import Resolved, resolve_pipeline
-from .transforms import check_transforms
+from .transforms import check_transforms, duckdb_statement_kinds
 
 if TYPE_CHECKING:
     from .db import Database
@@ -27,14 +27,28 @@ def load(path_or_text: str | Path) -> Stages:
 
 
 def validate(
-    pipeline: Stages, *, registry: Registry | None = None, stages: Iterable[str] | None = None
+    pipeline: Stages,
+    *,
+    registry: Registry | None = None,
+    stages: Iterable[str] | None = None,
+    parse_sql: bool = True,
 ) -> dict[str, Resolved]:
-    """Check ``requires:``, resolve every connection and check its params, without running anything."""
-    from . import plan
+    """Check ``requires:``, resolve every connection and check its params, without running anything.
+
+    Transform SQL must be one query: with ``parse_sql`` (the default) DuckDB parses it, which imports
+    DuckDB; without, a lexical scan checks it. ``ductflow validate`` scans unless asked to parse
+    (``--parse-sql``), to stay fast; a run always parses before any stage starts.
+    """
     from .requirements import check_requirements
 
     check_requirements(pipeline)
-    check_transforms(pipeline)
+    check_transforms(pipeline, duckdb_statement_kinds() if parse_sql else None)
+    return _resolve(pipeline, registry, stages)
+
+
+def _resolve(pipeline: Stages, registry: Registry | None, stages: Iterable[str] | None) -> dict[str, Resolved]:
+    from . import plan
+
     names = None
     if stages is not None:
         stages = list(stages)
@@ -91,11 +105,16 @@ async def arun(
 
     registry = registry or default_registry()
     names = list(stages) if stages is not None else None
-    resolved = validate(pipeline, registry=registry, stages=names)
+    from .requirements import check_requirements
+
+    check_requirements(pipeline)
+    resolved = _resolve(pipeline, registry, names)
     pm = pm or make_plugin_manager(registry=registry)
     output = output or Output(secrets=pipeline.secrets)
     db = open_database(pipeline, database)
     try:
+        # Parsed on the run's own database: opening a second one just to parse costs ~50 ms.
+        check_transforms(pipeline, db.statement_kinds)
         run = RunContext(pipeline, db, Hooks(pm), resolved, output)
         return await run_stages(run, names)
     finally:

@@ -74,6 +74,11 @@ class Database:
             self._cursors.append(cursor)
         return StageDatabase(cursor, self._executor, self)
 
+    def statement_kinds(self, sql: str) -> list[str]:
+        """DuckDB's statement types of ``sql`` (``["SELECT"]``), parsed, not run; raises ``duckdb.Error``."""
+        with self._guard:
+            return [s.type.name for s in self._con.extract_statements(sql)]
+
     def interrupt_all(self) -> None:
         """Interrupt every query running on any cursor of this database."""
         with self._guard:

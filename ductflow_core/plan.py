@@ -12,37 +12,19 @@ Rules, in the order a reader of a pipeline expects them:
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import sqlscan
 from .errors import PipelineError
 from .models import SinkStage, SqlStage, Stage, Stages, TransformStage
 
 ErrorFactory = Callable[[tuple[Any, ...], str], PipelineError]
 
-# Strings and comments are dropped before looking for names, so 'orders' in a literal is no reference.
-_SQL_TOKENS = r"""'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|"((?:[^"]|"")*)"|([A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)"""
 
-
-@functools.cache
-def _tokens() -> re.Pattern[str]:
-    # Compiled on first use: the pattern is costly to build and `--help` never needs it.
-    return re.compile(_SQL_TOKENS, re.DOTALL)
-
-
-def sql_names(sql: str) -> set[str]:
+def sql_names(sql: str) -> frozenset[str]:
     """Identifiers (quoted or bare) that appear in ``sql``, outside strings and comments."""
-    names: set[str] = set()
-    for match in _tokens().finditer(sql):
-        quoted, bare = match.group(1), match.group(2)
-        if quoted is not None:
-            names.add(quoted.replace('""', '"'))
-        elif bare is not None:
-            names.add(bare)
-            names.add(bare.lower())
-    return names
+    return sqlscan.names(sql)
 
 
 def _previous_table(stages: list[Stage], index: int) -> str | None:

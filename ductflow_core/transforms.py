@@ -1,30 +1,57 @@
-"""Transform SQL is one query: parsed (not run) when the pipeline is validated."""
+"""Transform SQL is one query: scanned when the pipeline is validated, parsed by DuckDB before it runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from .errors import PipelineError
 from .models import Stages, TransformStage
+from .sqlscan import query_problem
+
+#: Returns DuckDB's statement types of a SQL text (``["SELECT"]``); raises ``duckdb.Error`` when it does not parse.
+StatementKinds = Callable[[str], list[str]]
 
 
-def transform_problem(sql: str) -> str | None:
-    """Why ``sql`` is not a single query (DuckDB's parser message, or a count of statements), else ``None``."""
+def duckdb_statement_kinds(con: Any = None) -> StatementKinds:
+    """DuckDB's parser on ``con`` (a connection of the run), else on DuckDB's default connection.
+
+    The default connection is a second database (~50 ms to open): a run passes its own.
+    """
+    import duckdb
+
+    parser = con if con is not None else duckdb
+
+    def kinds(sql: str) -> list[str]:
+        return [s.type.name for s in parser.extract_statements(sql)]
+
+    return kinds
+
+
+def transform_problem(sql: str, parse: StatementKinds | None = None) -> str | None:
+    """Why ``sql`` is not a single query, else ``None``.
+
+    Without ``parse``, a lexical scan (no DuckDB import); with it, DuckDB's parser, which has the last word:
+    syntax errors, and statements a scan cannot see (``WITH … INSERT``).
+    """
+    if parse is None:
+        return query_problem(sql)
     import duckdb
 
     try:
-        statements = duckdb.extract_statements(sql)
+        kinds = parse(sql)
     except duckdb.Error as exc:
         return str(exc).strip().splitlines()[0]
-    kinds = [s.type.name for s in statements]
     if kinds in (["SELECT"], ["MULTI"]):
         return None
     found = ", ".join(kinds) or "nothing"
     return f"a transform is one SELECT query; found {len(kinds)} statement(s): {found}"
 
 
-def check_transforms(pipeline: Stages) -> None:
-    """Raise for the first transform whose SQL does not parse as exactly one query."""
+def check_transforms(pipeline: Stages, parse: StatementKinds | None = None) -> None:
+    """Raise for the first transform whose SQL is not exactly one query (see :func:`transform_problem`)."""
     for stage in pipeline.stages:
         if isinstance(stage, TransformStage):
-            problem = transform_problem(stage.sql)
+            problem = transform_problem(stage.sql, parse)
             if problem:
                 raise PipelineError(pipeline.error_text(stage.name, ("sql",), problem))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -26,10 +26,12 @@ def _reset_sample_state() -> None:
 def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the real ``ductflow`` command in a subprocess, with the tests folder importable."""
 
-    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, python_flags: Sequence[str] = ()
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, "PYTHONPATH": str(HERE), **(env or {})}
         return subprocess.run(
-            [sys.executable, "-m", "ductflow_core.cli", *args],
+            [sys.executable, *python_flags, "-m", "ductflow_core.cli", *args],
             cwd=cwd or tmp_path,
             env=full_env,
             capture_output=True,

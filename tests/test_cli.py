@@ -167,3 +167,31 @@ def test_failed_run_exits_without_waiting_for_blocked_code(cli: Cli, tmp_path: P
     assert proc.returncode == 1
     assert "stage 'boom'" in proc.stderr
     assert time.monotonic() - started < 20
+
+
+def test_validate_scans_sql_without_importing_duckdb(cli: Cli, tmp_path: Path) -> None:
+    """Plain validate rejects a transform of two statements and never imports DuckDB while doing it."""
+    write(
+        tmp_path,
+        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=1)}}}\n"
+        "- {name: t, kind: transform, sql: 'SELECT * FROM nums; DROP TABLE nums'}\n",
+    )
+    proc = cli("validate", "pipeline.yaml", python_flags=["-X", "importtime"])
+    assert proc.returncode == 2
+    assert "stage 't': sql: a transform is one SELECT query; found 2 statement(s): SELECT, DROP" in proc.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "import time:" in line}
+    assert "ductflow_core.sqlscan" in imported
+    assert "duckdb" not in imported
+
+
+def test_validate_parse_sql_reports_duckdb_syntax_errors(cli: Cli, tmp_path: Path) -> None:
+    """With --parse-sql, validate reports DuckDB's own syntax error, which a lexical scan cannot see."""
+    write(
+        tmp_path,
+        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=1)}}}\n"
+        "- {name: t, kind: transform, sql: 'SELECT * FORM nums'}\n",
+    )
+    assert cli("validate", "pipeline.yaml").returncode == 0
+    proc = cli("validate", "--parse-sql", "pipeline.yaml")
+    assert proc.returncode == 2
+    assert "stage 't': sql: Parser Error: syntax error" in proc.stderr

@@ -13,6 +13,11 @@ def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser(name, parents=[common], help="check a pipeline without running it")
     parser.add_argument("pipeline", help="pipeline YAML file")
     parser.add_argument("--print", action="store_true", help="print the resolved pipeline, secrets masked")
+    parser.add_argument(
+        "--parse-sql",
+        action="store_true",
+        help="also parse transform SQL with DuckDB (catches syntax errors; imports DuckDB, slower)",
+    )
     add_policy_flags(parser)
 
 
@@ -22,7 +27,7 @@ def main(args: argparse.Namespace) -> int:
 
     pipeline = api.load(args.pipeline)
     args.secrets = pipeline.secrets
-    resolved = api.validate(pipeline, registry=registry_from(args))
+    resolved = api.validate(pipeline, registry=registry_from(args), parse_sql=args.parse_sql)
     if args.print:
         from ..render_pipeline import dump_masked
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar
 
-import duckdb
 from ductflow_core.connection import Connection
 from ductflow_core.errors import ConnectorError
 from ductflow_core.models import Field
@@ -150,6 +149,8 @@ class FileConnection(Connection):
 
     async def tap(self, query: str | None = None) -> None:
         """Make table (or view) ``self.name`` from the file(s); ``query`` may select from them as ``source``."""
+        import duckdb  # here, not at the top: `ductflow validate` imports this module and never needs DuckDB
+
         self._check_role("tap")
         pattern, literal = await self._require_files()
         source = reader_call(self.READER, pattern, self.reader_options(literal))
@@ -179,6 +180,8 @@ class FileConnection(Connection):
 
     async def sink(self, from_name: str) -> None:
         """Write table ``from_name`` to ``path``: into a hidden sibling first, renamed into place on success."""
+        import duckdb
+
         self._check_role("sink")
         if is_glob(self.path):
             raise ConnectorError(f"cannot write to {self.path!r}: a sink path cannot be a pattern")
@@ -202,6 +205,8 @@ class FileConnection(Connection):
 
     async def show_schema(self) -> list[Field]:
         """The tapped table's fields once it exists; else those of the file(s) at ``path``; else the core's default."""
+        import duckdb
+
         if self.c is None:
             return []
         if self.name and await self.c.table_exists(self.name):
