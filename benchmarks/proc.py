@@ -102,7 +102,11 @@ def run_child(
     """Run ``argv`` to completion; its output goes to files in ``log_dir``, never to a pipe that could fill up."""
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log_dir / "stdout.log", log_dir / "stderr.log"
-    reply: dict[str, Any] = spawner().run(argv, os.environ if env is None else env, out_path, err_path)
+    child_env = dict(os.environ if env is None else env)
+    # Every runner measures an installed program, and `pip install` writes bytecode: with this variable set
+    # (some shells and CI images set it) each child would compile every module anew on each run.
+    child_env.pop("PYTHONDONTWRITEBYTECODE", None)
+    reply: dict[str, Any] = spawner().run(argv, child_env, out_path, err_path)
     if "error" in reply:
         return Sample(0.0, 0, -1, str(reply["error"]))
     returncode = os.waitstatus_to_exitcode(int(reply["status"]))
