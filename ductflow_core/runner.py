@@ -47,13 +47,15 @@ class RunContext:
     #: Facades of finished stages left as views, handed on to the one stage that reads them.
     kept: dict[str, StageDatabase] = attrs.Factory(dict)
     readers: dict[str, set[str]] = attrs.field(init=False)
+    tables: dict[str, bool] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.readers = plan.consumers(self.pipeline)
+        self.tables = plan.materialization(self.pipeline, self.readers)
 
     def materialized(self, stage: Stage) -> bool:
-        """Whether the stage makes a table rather than a view (see :func:`ductflow_core.plan.materialized`)."""
-        return plan.materialized(self.pipeline, stage, self.readers)
+        """Whether the stage makes a table rather than a view (see :func:`ductflow_core.plan.materialization`)."""
+        return self.tables[stage.name]
 
     def facade_for(self, stage: Stage) -> StageDatabase:
         """The DuckDB facade the stage runs on.

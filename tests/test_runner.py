@@ -212,6 +212,28 @@ def test_stage_read_once_stays_a_view_and_others_are_tables(ductflow_run: Run) -
     assert all(len(sc.Collect.received[s]) == 5 for s in ("out1", "a", "b", "out2", "out3"))
 
 
+def test_long_chain_of_views_is_broken_by_a_table(ductflow_run: Run) -> None:
+    """One-reader transforms stay views only up to VIEW_CHAIN_LIMIT deep; the next one is a table, then views again."""
+    from ductflow_core.plan import VIEW_CHAIN_LIMIT
+
+    count = VIEW_CHAIN_LIMIT + 3
+    chain = "".join(
+        f"- {{name: t{i:02d}, kind: transform, sql: SELECT n + 1 AS n FROM {'nums' if i == 1 else f't{i - 1:02d}'}}}\n"
+        for i in range(1, count + 1)
+    )
+    outcome = ductflow_run(
+        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
+        + chain
+        + f"- {{name: out, kind: sink, connection: {conn('Collect')}}}\n"
+    )
+    kinds = _kinds(outcome)
+    # The tap is the first view of the chain.
+    breaker = f"t{VIEW_CHAIN_LIMIT:02d}"
+    assert kinds[breaker] == "table"
+    assert {kinds[f"t{i:02d}"] for i in range(1, count + 1) if f"t{i:02d}" != breaker} == {"view"}
+    assert [r["n"] for r in sc.Collect.received["out"]] == [n + count for n in range(3)]
+
+
 def test_stream_tap_flows_to_its_sink_without_a_table(ductflow_run: Run) -> None:
     """A tap that registers a stream under its own name feeds its one reader, through a transform, unstored."""
     outcome = ductflow_run(
