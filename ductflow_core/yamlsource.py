@@ -18,6 +18,9 @@ from .errors import PipelineError
 
 Path_ = tuple[Any, ...]
 
+# libyaml, when PyYAML was built with it, composes ~10x faster; the nodes and their marks are the same.
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # `$${VAR}` stays literal as `${VAR}`; a plain `$$` (SQL dollar quoting) is left alone.
 _VAR = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -36,11 +39,9 @@ class Document:
 def parse(text: str, source: str, env: Mapping[str, str]) -> Document:
     """Parse ``text``; raise :class:`PipelineError` with ``source:line`` for a YAML syntax error."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        raise PipelineError(_syntax_message(exc, source)) from None
-    except yaml.YAMLError as exc:
-        raise PipelineError(f"{source}: not valid YAML: {exc}") from None
+        node = yaml.compose(text, Loader=_COMPOSER)
+    except yaml.YAMLError:
+        node = _compose_for_message(text, source)
     doc = Document(None, {}, set(), set(), [])
     if node is not None:
         builder = _Builder(doc, env, source)
@@ -49,6 +50,16 @@ def parse(text: str, source: str, env: Mapping[str, str]) -> Document:
         except yaml.MarkedYAMLError as exc:  # a tag or value YAML parses but cannot construct
             raise PipelineError(_syntax_message(exc, source)) from None
     return doc
+
+
+def _compose_for_message(text: str, source: str) -> yaml.Node | None:
+    # PyYAML's own composer says what is wrong more plainly than libyaml; on this path speed does not matter.
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        raise PipelineError(_syntax_message(exc, source)) from None
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"{source}: not valid YAML: {exc}") from None
 
 
 def _syntax_message(exc: yaml.MarkedYAMLError, source: str) -> str:
@@ -102,7 +113,8 @@ class _Builder:
         if not used:
             return replaced
         self.doc.secret_paths.add(path)
-        if node.style is None and (match := _VAR.fullmatch(value)) and not match.group(1):
+        if not node.style and (match := _VAR.fullmatch(value)) and not match.group(1):
+            # (A plain scalar's style is None from PyYAML, "" from libyaml.)
             # An unquoted lone ${VAR} takes the YAML type of its value: `port: ${PORT}` is an int.
             tag = self.scalars.resolve(yaml.ScalarNode, replaced, (True, False))
             typed = self.scalars.construct_object(yaml.ScalarNode(tag, replaced))
