@@ -4,6 +4,7 @@ from typing import Literal
 
 import attrs
 from ductflow_core.connection import Connection
+from ductflow_core.db import StageDatabase
 from ductflow_core.errors import ConnectorError
 from ductflow_core.models import Field
 
@@ -14,6 +15,7 @@ from .sink import sink_from_duckdb
 from .tap import tap_as_stream, tap_into_duckdb
 
 Mode = Literal["append", "replace", "merge", "create"]
+ReplaceStrategy = Literal["truncate", "staging"]
 
 
 class PostgresConnection(Connection):
@@ -34,6 +36,8 @@ class PostgresConnection(Connection):
     query: str | None = None
     mode: Mode = "append"
     primary_key: list[str] | None = None
+    #: How ``mode: replace`` empties an existing table; ``None`` means ``truncate``.
+    replace_strategy: ReplaceStrategy | None = None
 
     def init(self) -> None:
         """Check the params that only make sense together, before anything connects."""
@@ -47,6 +51,10 @@ class PostgresConnection(Connection):
             raise ConnectorError("mode: merge needs primary_key (the columns that identify a row)")
         if self.primary_key is not None and self.mode != "merge":
             raise ConnectorError("primary_key is used only with mode: merge")
+        if self.replace_strategy is not None and self.replace_strategy not in ("truncate", "staging"):
+            raise ConnectorError(f"replace_strategy must be truncate or staging, not {self.replace_strategy!r}")
+        if self.replace_strategy is not None and self.mode != "replace":
+            raise ConnectorError("replace_strategy is used only with mode: replace")
         if self.table is not None and self.query is not None:
             raise ConnectorError("give either table or query, not both")
         self._table = parse_table_name(self.table) if self.table is not None else None
@@ -84,7 +92,15 @@ class PostgresConnection(Connection):
         c = self._duck()
         batch_size = self.config.batch_size if self.config is not None else 122_880
         return await c.run(
-            sink_from_duckdb, c.raw, self._target, from_name, self._table, self.mode, self.primary_key, batch_size
+            sink_from_duckdb,
+            c.raw,
+            self._target,
+            from_name,
+            self._table,
+            self.mode,
+            self.primary_key,
+            batch_size,
+            self.replace_strategy or "truncate",
         )
 
     async def sql(self, query: str) -> None:
@@ -102,7 +118,7 @@ class PostgresConnection(Connection):
             return await super().show_schema()
         return await c.run(_describe, self._target, self._table)
 
-    def _duck(self):
+    def _duck(self) -> StageDatabase:
         if self.c is None:
             raise ConnectorError("this connection has no DuckDB database (it must be created by the runner)")
         return self.c

@@ -4,8 +4,10 @@ Every mode commits once at the end, so a failed or killed run leaves the target 
 
 * ``create`` / a new table: ``CREATE TABLE`` and the COPY share the transaction.
 * ``append``: COPY straight into the target.
-* ``replace`` of an existing table: COPY into a temporary staging table, then ``TRUNCATE`` + ``INSERT ... SELECT``,
-  which keeps the table's indexes, grants and dependent views and holds the exclusive lock only for the swap.
+* ``replace`` of an existing table keeps its indexes, grants and dependent views. Strategy ``truncate`` (default):
+  ``TRUNCATE`` then COPY straight into it; TRUNCATE is transactional, so a rollback brings the old rows back, but
+  readers wait for the whole load. Strategy ``staging``: COPY into a temporary staging table, then ``TRUNCATE`` +
+  ``INSERT ... SELECT``, so the exclusive lock is held only for that swap, at the price of writing the rows twice.
   When the columns differ, the table is dropped and created anew instead.
 * ``merge``: staging table, then ``INSERT ... ON CONFLICT (primary_key) DO UPDATE``.
 
@@ -36,6 +38,7 @@ def sink_from_duckdb(
     mode: str,
     primary_key: list[str] | None,
     batch_size: int,
+    replace_strategy: str = "truncate",
 ) -> int:
     """Write DuckDB table ``source`` to ``table`` on the server; return the number of rows sent."""
     src_cols = [
@@ -47,7 +50,7 @@ def sink_from_duckdb(
     con = connect(target)
     try:
         with con.cursor() as cur:
-            rows = _write(duck, cur, source, src_cols, table, mode, primary_key, batch_size)
+            rows = _write(duck, cur, source, src_cols, table, mode, primary_key, batch_size, replace_strategy)
         con.commit()
         return rows
     except Exception as exc:
@@ -66,6 +69,7 @@ def _write(
     mode: str,
     primary_key: list[str] | None,
     batch_size: int,
+    replace_strategy: str,
 ) -> int:
     existing = table_columns(cur, table)
     if existing is not None and mode == "create":
@@ -74,11 +78,16 @@ def _write(
         cur.execute(f"DROP TABLE {table.sql}")
         existing = None
     created = existing is None
-    if created:
+    if existing is None:
         existing = pg_columns_for_duck(src_cols, primary_key if mode == "merge" else None)
         cur.execute(_create_sql(table, existing, primary_key if mode == "merge" else None))
     plans = plan_columns(src_cols, existing)
-    staging = any(p.staged for p in plans) or (not created and mode in ("replace", "merge"))
+    truncate_first = mode == "replace" and not created and replace_strategy == "truncate"
+    if truncate_first:
+        # Emptied inside the load's transaction, so the rows are written once, straight into the table.
+        cur.execute(f"TRUNCATE {table.sql}")
+    staged_mode = mode == "merge" or (mode == "replace" and not truncate_first)
+    staging = any(p.staged for p in plans) or (not created and staged_mode)
     reader, inner = _stream(duck, source, plans, batch_size)
     try:
         if not staging:
@@ -91,7 +100,7 @@ def _write(
         # Closing the DuckDB side too: an unfinished result would block every later query on this cursor.
         reader.close()
         inner.close()
-    if mode == "replace" and not created:
+    if mode == "replace" and not created and not truncate_first:
         cur.execute(f"TRUNCATE {table.sql}")
     merge_key = primary_key if mode == "merge" and not created else None
     try:

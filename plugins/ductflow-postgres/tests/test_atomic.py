@@ -31,26 +31,33 @@ def _snapshot(dsn: str, table: str) -> list[tuple]:
     return fetch(dsn, f"SELECT count(*), md5(string_agg(id || ':' || label, ',' ORDER BY id)) FROM {table}")
 
 
-@pytest.mark.parametrize("mode", ["replace", "merge", "append"])
-def test_sigkill_mid_copy_leaves_target_intact(pg_dsn, mode):
+@pytest.mark.parametrize(
+    ("mode", "strategy"),
+    [("replace", "truncate"), ("replace", "staging"), ("merge", None), ("append", None)],
+)
+def test_sigkill_mid_copy_leaves_target_intact(pg_dsn, mode, strategy):
     """Killing the process with SIGKILL while COPY streams leaves the old rows and no staging table."""
-    table = f"killed_{mode}"
+    table = f"killed_{mode}_{strategy or 'default'}"
     before = _seed(pg_dsn, table)
-    child = subprocess.Popen([sys.executable, str(CHILD), pg_dsn, table, mode, "5000000"])
+    child = subprocess.Popen([sys.executable, str(CHILD), pg_dsn, table, mode, "5000000", strategy or ""])
     try:
         deadline = time.monotonic() + 120
-        copied = 0
+        copied, into_target = 0, None
         while time.monotonic() < deadline and child.poll() is None:
-            copied = scalar(
+            progress = fetch(
                 pg_dsn,
-                "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy "
-                "WHERE datname = current_database()",
+                # This query is itself a COPY (the driver reads through COPY TO), hence the type filter.
+                f"SELECT tuples_processed, relid = '{table}'::regclass FROM pg_stat_progress_copy "
+                "WHERE datname = current_database() AND type = 'PIPE' AND command = 'COPY FROM'",
             )
-            if copied > 100_000:
+            if progress and progress[0][0] > 100_000:
+                copied, into_target = progress[0]
                 break
             time.sleep(0.05)
         assert child.poll() is None, "the sink finished before it could be killed; raise the row count"
         assert copied > 100_000, "COPY never got going"
+        # truncate copies straight into the emptied target, append into it; staging and merge copy elsewhere.
+        assert into_target == (strategy != "staging" and mode != "merge")
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(timeout=60)
@@ -66,10 +73,13 @@ def test_sigkill_mid_copy_leaves_target_intact(pg_dsn, mode):
     assert fetch(pg_dsn, "SELECT count(*) FROM pg_class WHERE relname LIKE '_ductflow_stage_%'") == [(0,)]
 
 
-@pytest.mark.parametrize("mode", ["replace", "merge", "append", "create"])
-async def test_source_failing_mid_stream_leaves_target_intact(make, db, pg_dsn, mode):
+@pytest.mark.parametrize(
+    ("mode", "strategy"),
+    [("replace", "truncate"), ("replace", "staging"), ("merge", None), ("append", None), ("create", None)],
+)
+async def test_source_failing_mid_stream_leaves_target_intact(make, db, pg_dsn, mode, strategy):
     """A DuckDB source that errors after many rows makes the sink fail cleanly, target untouched."""
-    table = f"failing_{mode}"
+    table = f"failing_{mode}_{strategy or 'default'}"
     if mode == "create":
         execute(pg_dsn, f"DROP TABLE IF EXISTS {table}")
         before = None
@@ -79,7 +89,9 @@ async def test_source_failing_mid_stream_leaves_target_intact(make, db, pg_dsn, 
         "CREATE VIEW breaks AS SELECT i AS id, CASE WHEN i = 700000 THEN error('source broke at row 700000') "
         "ELSE 'new-' || i END AS label FROM range(1000000) t(i)"
     )
-    params = {"primary_key": ["id"]} if mode == "merge" else {}
+    params: dict[str, object] = {"primary_key": ["id"]} if mode == "merge" else {}
+    if strategy:
+        params["replace_strategy"] = strategy
     with pytest.raises(ConnectorError, match="source broke at row 700000"):
         await make(table=table, mode=mode, **params).sink("breaks")
     if before is None:

@@ -25,19 +25,36 @@ async def test_append_adds_rows_each_time(make, db, pg_dsn):
     assert fetch(pg_dsn, "SELECT id, count(*) FROM app GROUP BY id ORDER BY id") == [(1, 2), (2, 2)]
 
 
-async def test_replace_swaps_contents_and_keeps_definition(make, db, pg_dsn):
-    """Replacing a table with the same columns changes its rows but keeps its index and dependent view."""
+@pytest.mark.parametrize("strategy", [None, "truncate", "staging"])
+async def test_replace_swaps_contents_and_keeps_definition(make, db, pg_dsn, strategy):
+    """Replacing a table with the same columns changes its rows but keeps its index, grant and dependent view."""
+    table = f"rep_{strategy or 'default'}"
     execute(
         pg_dsn,
-        "CREATE TABLE rep (id bigint PRIMARY KEY, label text)",
-        "INSERT INTO rep VALUES (9, 'old')",
-        "CREATE VIEW rep_view AS SELECT label FROM rep",
+        f"CREATE TABLE {table} (id bigint PRIMARY KEY, label text)",
+        f"INSERT INTO {table} VALUES (9, 'old')",
+        f"CREATE VIEW {table}_view AS SELECT label FROM {table}",
+        f"GRANT SELECT ON {table} TO PUBLIC",
     )
     await _source(db, [(1, "a"), (2, "b")])
-    await make(table="rep", mode="replace").sink("src")
-    assert fetch(pg_dsn, "SELECT id, label FROM rep ORDER BY id") == [(1, "a"), (2, "b")]
-    assert fetch(pg_dsn, "SELECT count(*) FROM rep_view") == [(2,)]
-    assert fetch(pg_dsn, "SELECT count(*) FROM pg_indexes WHERE tablename = 'rep'") == [(1,)]
+    params = {"replace_strategy": strategy} if strategy else {}
+    assert await make(table=table, mode="replace", **params).sink("src") == 2
+    assert fetch(pg_dsn, f"SELECT id, label FROM {table} ORDER BY id") == [(1, "a"), (2, "b")]
+    assert fetch(pg_dsn, f"SELECT count(*) FROM {table}_view") == [(2,)]
+    assert fetch(pg_dsn, f"SELECT count(*) FROM pg_indexes WHERE tablename = '{table}'") == [(1,)]
+    assert fetch(pg_dsn, f"SELECT has_table_privilege('public', '{table}', 'SELECT')") == [(True,)]
+
+
+@pytest.mark.parametrize("strategy", ["truncate", "staging"])
+async def test_replace_casts_to_existing_types(make, db, pg_dsn, strategy):
+    """Both strategies cast into the target's own types, including one the driver writes only through staging."""
+    table = f"rep_cast_{strategy}"
+    execute(pg_dsn, f"CREATE TABLE {table} (id smallint, label uuid)", f"INSERT INTO {table} VALUES (7, NULL)")
+    await db.execute(
+        "CREATE OR REPLACE TABLE uu AS SELECT 1 AS id, '0b1e4c4a-5f55-4e4b-9d2c-3b8f6a1c2d3e' AS label"
+    )
+    await make(table=table, mode="replace", replace_strategy=strategy).sink("uu")
+    assert fetch(pg_dsn, f"SELECT id, label::text FROM {table}") == [(1, "0b1e4c4a-5f55-4e4b-9d2c-3b8f6a1c2d3e")]
 
 
 async def test_replace_with_new_columns_recreates(make, db, pg_dsn):
@@ -85,6 +102,19 @@ async def test_merge_without_unique_key_says_so(make, db, pg_dsn):
     with pytest.raises(ConnectorError, match=r"needs a primary key or unique index on \(id\)"):
         await make(table="loose", mode="merge", primary_key=["id"]).sink("src")
     assert fetch(pg_dsn, "SELECT * FROM loose") == [(1, "x")]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"mode": "replace", "replace_strategy": "swap"}, "replace_strategy must be truncate or staging"),
+        ({"mode": "append", "replace_strategy": "staging"}, "only with mode: replace"),
+    ],
+)
+def test_replace_strategy_is_checked(make, params, message):
+    """An unknown strategy, or one given without mode replace, is refused when the connection is built."""
+    with pytest.raises(ConnectorError, match=message):
+        make(table="t", **params)
 
 
 def test_merge_needs_primary_key(make):
