@@ -28,8 +28,8 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every subcommand, or of the one called ``only``."""
     parser = argparse.ArgumentParser(
         prog="ductflow",
         description="Move and reshape data with pipelines declared in YAML, on an embedded DuckDB database.",
@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module in COMMANDS.items():
-        _command(module).add_parser(sub, name, common)
+        if only is None or name == only:
+            _command(module).add_parser(sub, name, common)
     return parser
 
 
@@ -49,7 +50,10 @@ def _command(module: str) -> ModuleType:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ductflow`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Building every subcommand's parser imports every command module; a run needs only its own.
+    named = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(named if named in COMMANDS else None).parse_args(argv)
     from .commands import guarded
 
     code = guarded(_command(COMMANDS[args.command]).main, args)
