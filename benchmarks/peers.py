@@ -1,10 +1,15 @@
-"""Other tools doing W1, each in the peers' own venv so none of them leaks into Ductflow's environment."""
+"""Other tools doing a workload, in the peers' own venv so none of them leaks into Ductflow's environment.
+
+W1's peers (pandas, dlt) live here; the PostgreSQL ones (dlt's sql_database and postgres destination, Sling) in
+``pg_peers.py``. They share one venv, installed on first use.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from . import BENCH_DIR
@@ -12,8 +17,18 @@ from .context import Context
 from .harness import PEER, Contestant
 from .workloads.base import row_count_verifier, write_script
 
-REQUIREMENTS = ["pandas", "pyarrow", "dlt[duckdb,parquet]"]
+REQUIREMENTS = [
+    "pandas",
+    "pyarrow",
+    "dlt[duckdb,parquet,postgres,filesystem,sql-database]",
+    "connectorx",
+    # The binary itself: the `sling` package downloads its binary at run time, which needs more than a registry.
+    "sling-linux-amd64==1.4.11",
+    # Sling reads Parquet through a DuckDB CLI (its own Parquet reader hangs on these files); this wheel carries one.
+    "duckdb-cli",
+]
 PEERS_DIR = BENCH_DIR / ".peers"
+INVALID = "invalid output, not counted: "
 
 PANDAS_SCRIPT = """\
 import sys
@@ -76,10 +91,30 @@ def pip_error(output: str) -> str | None:
     """pip's first ERROR line; its WARNING lines (index locations, versions) say nothing about the failure."""
     lines = [ln.strip() for ln in output.splitlines() if ln.strip() and not ln.startswith("WARNING")]
     errors = [ln for ln in lines if ln.startswith("ERROR")]
-    return (errors or lines or [None])[0]
+    found = errors or lines
+    return found[0] if found else None
+
+
+def invalid_when_wrong(verify: Callable[[], str | None]) -> Callable[[], str | None]:
+    """``verify`` whose complaint marks the peer invalid: a tool that reports success but wrote the wrong rows."""
+
+    def check() -> str | None:
+        problem = verify()
+        return None if problem is None else INVALID + problem
+
+    return check
+
+
+def sling_binary(python: Path | None) -> Path | None:
+    """The Sling executable inside the peers' venv of ``python``, if the wheel put it there."""
+    if python is None:
+        return None
+    found = sorted(python.parent.parent.glob("lib/python*/site-packages/sling_linux_amd64/bin/sling-linux-amd64"))
+    return found[0] if found else None
 
 
 def peer_env() -> dict[str, str]:
+    """Our environment without our venv's paths, and without dlt phoning home."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["RUNTIME__DLTHUB_TELEMETRY"] = "false"
     return env
@@ -101,7 +136,7 @@ def peer_contestants(ctx: Context, folder: Path) -> list[Contestant]:
             [exe, str(pandas_script), csv, str(pandas_out)],
             cleanup=[pandas_out],
             env=peer_env(),
-            verify=row_count_verifier(pandas_out, ctx.rows),
+            verify=invalid_when_wrong(row_count_verifier(pandas_out, ctx.rows)),
             unavailable=error,
         ),
         Contestant(
@@ -110,7 +145,7 @@ def peer_contestants(ctx: Context, folder: Path) -> list[Contestant]:
             [exe, str(dlt_script), csv, dlt_out.as_uri(), str(dlt_state)],
             cleanup=[dlt_out, dlt_state],
             env=peer_env(),
-            verify=row_count_verifier(dlt_out / "bench" / "facts", ctx.rows),
+            verify=invalid_when_wrong(row_count_verifier(dlt_out / "bench" / "facts", ctx.rows)),
             unavailable=error,
         ),
     ]
