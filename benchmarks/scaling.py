@@ -14,7 +14,7 @@ from typing import Any
 from .context import Context
 from .datagen import ensure_dataset
 from .harness import DUCTFLOW, REFERENCE, VARIANT, Contestant, Outcome, measure
-from .workloads import w1_csv_to_parquet
+from .workloads import postgres, w1_csv_to_parquet
 from .workloads.base import (
     Check,
     duckdb_contestant,
@@ -82,7 +82,12 @@ def w1_contestants(ctx: Context, folder: Path) -> list[Contestant]:
     return w1_csv_to_parquet.build(dataclasses.replace(ctx, peers=False))
 
 
-CASES = {"W1 CSV → Parquet": w1_contestants, "generator tap → Parquet": gen_contestants}
+CASES = {
+    "W1 CSV → Parquet": w1_contestants,
+    "generator tap → Parquet": gen_contestants,
+    # Loads facts_<4N> into the benchmark database on first use (about as long as a PG1 run at 4N).
+    "PG1 PostgreSQL → Parquet": postgres.scaling_read,
+}
 
 
 def run_scaling(ctx: Context) -> dict[str, Any]:
@@ -105,8 +110,10 @@ def summarize(sizes: list[int], results: dict[str, dict[int, list[Outcome]]]) ->
     cases, checks = [], []
     for name, per_size in results.items():
         for role in (DUCTFLOW, VARIANT, REFERENCE):
-            picked = [next((o for o in per_size[rows] if o.role == role), None) for rows in sizes]
-            if None in picked:
+            firsts = (next((o for o in per_size[rows] if o.role == role), None) for rows in sizes)
+            picked = [o for o in firsts if o is not None]
+            # A role only some sizes have (a peer, say) has no growth to show.
+            if len(picked) != len(sizes):
                 continue
             rss = [o.peak_rss_bytes for o in picked]
             growth = rss[1] / rss[0] if rss[0] and rss[1] else None
