@@ -109,7 +109,12 @@ def table_columns(cur: pg.Cursor, table: TableName) -> list[PgColumn] | None:
     return [PgColumn(name, sql_type, base, bool(arr), bool(nn)) for name, sql_type, base, arr, nn, _ in cur.fetchall()]
 
 
-def element_typmods(cur: pg.Cursor, table: TableName) -> dict[str, int]:
-    """For each array column of ``table``, its elements' typmod (which the driver's Arrow schema leaves out)."""
+def tap_columns(cur: pg.Cursor, table: TableName) -> tuple[list[PgColumn], dict[str, int]]:
+    """The columns of ``table`` (none when it does not exist) and, for each array column, its elements' typmod.
+
+    The driver's Arrow schema leaves element typmods out, so numeric arrays need the catalogue for their precision.
+    """
     cur.execute(_COLUMNS_SQL, parameters=(table.sql,))
-    return {name: int(typmod) for name, _, _, arr, _, typmod in cur.fetchall() if arr}
+    rows = cur.fetchall()
+    columns = [PgColumn(name, sql_type, base, bool(arr), bool(nn)) for name, sql_type, base, arr, nn, _ in rows]
+    return columns, {name: int(typmod) for name, _, _, arr, _, typmod in rows if arr}

@@ -9,10 +9,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from .client import Target, connect, element_typmods
+from .client import Target, connect, tap_columns
 from .errors import connector_error
 from .names import TableName, quote_ident
-from .types import tap_expressions
+from .types import tap_expressions, tap_select
 
 
 def tap_into_duckdb(duck: Any, target: Target, query: str, table: TableName | None, dest: str) -> int:
@@ -30,23 +30,26 @@ def tap_into_duckdb(duck: Any, target: Target, query: str, table: TableName | No
 
 
 def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) -> tuple[Any, str]:
-    """Start the query; return the driver's batch reader and the DuckDB select list that types its columns."""
-    typmods = _typmods(cur, table, target)
+    """Start the query; return the driver's batch reader and the DuckDB select list that types its columns.
+
+    A ``table`` tap reads the catalogue first and runs its own select list instead of ``query``, so that numeric
+    columns cross the wire in a form the driver decodes cheaply.
+    """
+    typmods: dict[str, int] = {}
+    decimals: dict[str, str] = {}
+    if table is not None:
+        try:
+            columns, typmods = tap_columns(cur, table)
+        except Exception as exc:
+            raise connector_error(f"cannot read {table}", exc, target.secrets) from None
+        if columns:  # else the plain query fails with the server's own words for what is wrong
+            query, decimals = tap_select(table.sql, columns)
     try:
         cur.execute(query)
         reader = cur.fetch_record_batch()
     except Exception as exc:
         raise connector_error(f"cannot read {table or 'query'}", exc, target.secrets) from None
-    return reader, ", ".join(tap_expressions(reader.schema, typmods))
-
-
-def _typmods(cur: Any, table: TableName | None, target: Target) -> dict[str, int]:
-    if table is None:
-        return {}
-    try:
-        return element_typmods(cur, table)
-    except Exception as exc:
-        raise connector_error(f"cannot read {table}", exc, target.secrets) from None
+    return reader, ", ".join(tap_expressions(reader.schema, typmods, decimals))
 
 
 def _load(duck: Any, reader: pa.RecordBatchReader, select: str, dest: str, target: Target, table: Any) -> int:

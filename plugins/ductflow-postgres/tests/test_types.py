@@ -100,6 +100,41 @@ async def test_values_arrive_exact_in_duckdb(make, db, pg_dsn):
     ]
 
 
+async def test_table_tap_reads_numerics_like_a_query_tap(make, db, pg_dsn):
+    """A table tap ships numerics as text or float8 (cheaper to decode); types and values match a query tap's."""
+    execute(
+        pg_dsn,
+        "CREATE TABLE nums (id int, exact numeric(12,2), wide numeric(38,0), free numeric, huge numeric(40,5), "
+        "neg numeric(3,-2), arr numeric(6,1)[])",
+        "INSERT INTO nums VALUES (1, -1234567890.12, 12345678901234567890123456789012345678, 0.1, "
+        "123456789012345678901234567890.12345, 12300, '{1.5,NULL}'), "
+        "(2, 0.01, -1, 'NaN', -0.00001, -99900, NULL), (3, NULL, NULL, 1e300, NULL, NULL, '{}'), "
+        "(4, 99.99, 0, 'Infinity', 1, 0, '{-0.5}')",
+    )
+    await make(name="by_table", table="nums").tap(None)
+    await make(name="by_query", query="SELECT * FROM nums").tap(None)
+    by_table = {f.name: f.type for f in await db.columns("by_table")}
+    assert by_table == {
+        "id": "INTEGER",
+        "exact": "DECIMAL(12,2)",
+        "wide": "DECIMAL(38,0)",
+        "free": "DOUBLE",
+        "huge": "DOUBLE",
+        "neg": "DOUBLE",
+        "arr": "DECIMAL(6,1)[]",
+    }
+    rows = await (await db.sql("SELECT * FROM by_table ORDER BY id")).fetchall()
+    assert rows[0][1:3] == (Decimal("-1234567890.12"), Decimal("12345678901234567890123456789012345678"))
+    assert [r[3] for r in rows[2:]] == [1e300, float("inf")]
+    assert rows[0][5] == 12300.0
+    assert rows[0][6] == [Decimal("1.5"), None]
+    # Same rows through the driver's own numeric decoding (DuckDB's EXCEPT counts NaN equal to NaN).
+    differ = await (
+        await db.sql("SELECT count(*) FROM (SELECT * FROM by_table EXCEPT ALL SELECT * FROM by_query)")
+    ).fetchall()
+    assert differ == [(0,)]
+
+
 async def test_new_table_gets_mapped_types(make, db, pg_dsn):
     """A sink that creates its table picks the PostgreSQL type matching each DuckDB type."""
     await db.execute(
