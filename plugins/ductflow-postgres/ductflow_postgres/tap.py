@@ -12,7 +12,7 @@ import pyarrow as pa
 from .client import Target, connect, tap_columns
 from .errors import connector_error
 from .names import TableName, quote_ident
-from .types import tap_expressions, tap_select
+from .types import query_with_numerics_as_text, tap_expressions, tap_select
 
 
 def tap_into_duckdb(duck: Any, target: Target, query: str, table: TableName | None, dest: str) -> int:
@@ -32,8 +32,8 @@ def tap_into_duckdb(duck: Any, target: Target, query: str, table: TableName | No
 def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) -> tuple[Any, str]:
     """Start the query; return the driver's batch reader and the DuckDB select list that types its columns.
 
-    A ``table`` tap reads the catalogue first and runs its own select list instead of ``query``, so that numeric
-    columns cross the wire in a form the driver decodes cheaply.
+    Numeric columns are asked for as text, which the driver decodes far more cheaply than binary numerics: a
+    ``table`` tap builds its select list from the catalogue; a query with numeric columns is wrapped in one.
     """
     typmods: dict[str, int] = {}
     decimals: dict[str, str] = {}
@@ -44,12 +44,42 @@ def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) 
             raise connector_error(f"cannot read {table}", exc, target.secrets) from None
         if columns:  # else the plain query fails with the server's own words for what is wrong
             query, decimals = tap_select(table.sql, columns)
+    else:
+        wrapped = _wrapped_query(cur, query)
+        if wrapped is not None:
+            return wrapped
     try:
         cur.execute(query)
         reader = cur.fetch_record_batch()
     except Exception as exc:
         raise connector_error(f"cannot read {table or 'query'}", exc, target.secrets) from None
     return reader, ", ".join(tap_expressions(reader.schema, typmods, decimals))
+
+
+def _wrapped_query(cur: Any, query: str) -> tuple[Any, str] | None:
+    """The reader and select list of ``query`` with numerics as text, or ``None`` to run ``query`` as given."""
+    try:
+        wrap = query_with_numerics_as_text(query, cur.adbc_execute_schema(query))
+    except Exception:
+        # Describing failed: running the query as given reports the server's own reason, if there is one.
+        _rollback(cur)
+        return None
+    if wrap is None:
+        return None
+    try:
+        cur.execute(wrap[0])
+        reader = cur.fetch_record_batch()
+    except Exception:
+        # Not every statement can be a subquery (SHOW, INSERT ... RETURNING, ...); such a one runs as given.
+        _rollback(cur)
+        return None
+    return reader, ", ".join(tap_expressions(reader.schema, None, wrap[1]))
+
+
+def _rollback(cur: Any) -> None:
+    # A failed statement aborts the transaction the next one would run in.
+    with contextlib.suppress(Exception):
+        cur.connection.rollback()
 
 
 def _load(duck: Any, reader: pa.RecordBatchReader, select: str, dest: str, target: Target, table: Any) -> int:

@@ -163,6 +163,31 @@ def tap_select(table_sql: str, columns: list[PgColumn]) -> tuple[str, dict[str, 
     return f"SELECT {', '.join(items)} FROM {table_sql}", as_text
 
 
+def query_with_numerics_as_text(query: str, schema: pa.Schema) -> tuple[str, dict[str, str]] | None:
+    """``query`` wrapped so its numeric columns come as text, and their DuckDB types (see :func:`numeric_as_text`).
+
+    ``schema`` is the driver's description of the query's result. ``None`` when no column is numeric, or when the
+    columns cannot each be named (two share a name).
+    """
+    names = schema.names
+    if len(set(names)) != len(names):
+        return None
+    items = []
+    as_text: dict[str, str] = {}
+    for field in schema:
+        col = quote_ident(field.name)
+        if isinstance(field.type, pa.OpaqueType) and field.type.type_name == "numeric":
+            items.append(f"{col}::text AS {col}")
+            as_text[field.name] = duck_numeric(_typmod(field))
+        else:
+            items.append(col)
+    if not as_text:
+        return None
+    # Own lines, so a trailing line comment in the query cannot swallow the closing parenthesis.
+    body = query.strip().rstrip(";").rstrip()
+    return f"SELECT {', '.join(items)} FROM (\n{body}\n) AS _ductflow_query", as_text
+
+
 def tap_expressions(
     schema: pa.Schema, element_typmods: dict[str, int] | None = None, decimals: dict[str, str] | None = None
 ) -> list[str]:
