@@ -49,12 +49,20 @@ async def test_replace_swaps_contents_and_keeps_definition(make, db, pg_dsn, str
 async def test_replace_casts_to_existing_types(make, db, pg_dsn, strategy):
     """Both strategies cast into the target's own types, including one the driver writes only through staging."""
     table = f"rep_cast_{strategy}"
-    execute(pg_dsn, f"CREATE TABLE {table} (id smallint, label uuid)", f"INSERT INTO {table} VALUES (7, NULL)")
+    execute(
+        pg_dsn,
+        f"CREATE TABLE {table} (id smallint, label uuid, n numeric)",
+        f"INSERT INTO {table} VALUES (7, NULL, 1)",
+    )
+    # A double into unconstrained numeric is one the driver cannot write: it travels as text through staging.
     await db.execute(
-        "CREATE OR REPLACE TABLE uu AS SELECT 1 AS id, '0b1e4c4a-5f55-4e4b-9d2c-3b8f6a1c2d3e' AS label"
+        "CREATE OR REPLACE TABLE uu AS "
+        "SELECT 1 AS id, '0b1e4c4a-5f55-4e4b-9d2c-3b8f6a1c2d3e' AS label, 2.5::DOUBLE AS n"
     )
     await make(table=table, mode="replace", replace_strategy=strategy).sink("uu")
-    assert fetch(pg_dsn, f"SELECT id, label::text FROM {table}") == [(1, "0b1e4c4a-5f55-4e4b-9d2c-3b8f6a1c2d3e")]
+    assert fetch(pg_dsn, f"SELECT id, label::text, n::text FROM {table}") == [
+        (1, "0b1e4c4a-5f55-4e4b-9d2c-3b8f6a1c2d3e", "2.5")
+    ]
 
 
 async def test_replace_with_new_columns_recreates(make, db, pg_dsn):
