@@ -32,6 +32,12 @@ DEFAULT_BATCH_SIZE = 122_880  # DuckDB's row-group size: batches come out whole.
 CANCEL_GRACE_SECONDS = 1.5
 CLOSE_GRACE_SECONDS = 5.0
 
+#: Ductflow's defaults where they differ from DuckDB's; a pipeline's ``duckdb:`` overrides them.
+#: A COPY that keeps insertion order holds every batch a streamed source gets ahead of the writer, up to
+#: memory_limit: PostgreSQL -> Parquet peaked at 1.18 GB for 20M rows with it, 286 MB without, no slower.
+#: Without it, rows come out in the order DuckDB produces them; ORDER BY still orders.
+DEFAULT_SETTINGS: dict[str, Any] = {"preserve_insertion_order": False}
+
 
 class Database:
     """Owns the DuckDB database of one run and hands out per-stage facades."""
@@ -46,7 +52,7 @@ class Database:
         allowed_paths: list[str] | None = None,
     ) -> None:
         self.path = path
-        settings = {k: _setting_value(v) for k, v in (config or {}).items()}
+        settings = {**DEFAULT_SETTINGS, **{k: _setting_value(v) for k, v in (config or {}).items()}}
         try:
             self._con = duckdb.connect(path or ":memory:", config=settings)
         except duckdb.Error as exc:
