@@ -258,3 +258,15 @@ def test_stream_reaches_the_stage_that_names_it(ductflow_run: Run) -> None:
     )
     assert sc.Collect.received["out"] == [{"c": 50}]
     assert sc.Collect.received["out2"] == [{"c": 7}]
+
+
+def test_insertion_order_is_off_unless_the_pipeline_turns_it_on(ductflow_run: Run) -> None:
+    """A run's DuckDB has preserve_insertion_order off by default, and on when the pipeline's duckdb: says so."""
+    seen = []
+    for settings in ("", "duckdb: {preserve_insertion_order: true}\n"):
+        outcome = ductflow_run(
+            settings + "stages:\n"
+            "  - {name: s, kind: transform, sql: \"SELECT current_setting('preserve_insertion_order') AS v\"}\n"
+        )
+        seen.append(outcome.rows("SELECT v FROM s")[0][0])
+    assert seen == [False, True]
