@@ -143,8 +143,14 @@ async def test_numerics_arrive_exact_whichever_way_they_travel(make, db, pg_dsn,
     rows = await (await db.sql("SELECT * EXCLUDE (arr), CAST(arr AS VARCHAR) FROM nums_in ORDER BY id")).fetchall()
     nan, inf = float("nan"), float("inf")
     expected = [
-        (1, Decimal("-1234567890.12"), Decimal("12345678901234567890123456789012345678"), 0.1,
-         1.2345678901234568e29, 12300.0),
+        (
+            1,
+            Decimal("-1234567890.12"),
+            Decimal("12345678901234567890123456789012345678"),
+            0.1,
+            1.2345678901234568e29,
+            12300.0,
+        ),
         (2, Decimal("0.01"), Decimal("-1"), nan, -1e-05, -99900.0),
         (3, None, None, 1e300, None, None),
         (4, Decimal("99.99"), Decimal("0"), inf, 1.0, 0.0),
