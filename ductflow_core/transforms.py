@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from .errors import PipelineError
 from .models import Stages, TransformStage
@@ -13,17 +12,12 @@ from .sqlscan import query_problem
 StatementKinds = Callable[[str], list[str]]
 
 
-def duckdb_statement_kinds(con: Any = None) -> StatementKinds:
-    """DuckDB's parser on ``con`` (a connection of the run), else on DuckDB's default connection.
-
-    The default connection is a second database (~50 ms to open): a run passes its own.
-    """
+def duckdb_statement_kinds() -> StatementKinds:
+    """DuckDB's parser on its default connection, for checks outside a run (a run parses on its own database)."""
     import duckdb
 
-    parser = con if con is not None else duckdb
-
     def kinds(sql: str) -> list[str]:
-        return [s.type.name for s in parser.extract_statements(sql)]
+        return [s.type.name for s in duckdb.extract_statements(sql)]
 
     return kinds
 
