@@ -66,6 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def console_main() -> int:
+    """The ``ductflow`` console script: :func:`main`, then a quicker exit."""
+    code = main()
+    # Everything left is freed with the process; a last cyclic collection over every object the run created
+    # (~80 ms after a 50-stage run) buys nothing. Python promises no __del__ at exit for such objects anyway.
+    import gc
+
+    gc.freeze()
+    return code
+
+
 def _stuck_workers() -> bool:
     import threading
 
@@ -73,4 +84,4 @@ def _stuck_workers() -> bool:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())
