@@ -45,6 +45,18 @@ def _cli() -> list[str]:
     return [found]
 
 
+def _run(pipeline: Path, pg_dsn: str) -> subprocess.CompletedProcess[str]:
+    """``ductflow run PIPELINE`` in the pipeline's folder, with the server's DSN as ``${PG_DSN}``."""
+    return subprocess.run(
+        [*_cli(), "run", str(pipeline)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PG_DSN": pg_dsn},
+        cwd=pipeline.parent,
+        timeout=300,
+    )
+
+
 def test_entry_point_is_installed():
     """The distribution registers the ``postgres`` locator in the ductflow.connections group."""
     names = {ep.name: ep.value for ep in entry_points(group="ductflow.connections")}
@@ -64,10 +76,7 @@ def test_ductflow_run_moves_rows_through_duckdb(pg_dsn, tmp_path):
     )
     pipeline = tmp_path / "pipeline.yaml"
     pipeline.write_text(PIPELINE)
-    env = {**os.environ, "PG_DSN": pg_dsn}
-    done = subprocess.run(
-        [*_cli(), "run", str(pipeline)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
-    )
+    done = _run(pipeline, pg_dsn)
     assert done.returncode == 0, done.stdout + done.stderr
     rows = fetch(pg_dsn, "SELECT customer, total::text, last_order::text FROM analytics.paid_totals ORDER BY customer")
     assert rows == [
@@ -83,14 +92,7 @@ def test_ductflow_run_reports_missing_table_in_one_line(pg_dsn, tmp_path):
         "- name: gone\n  kind: tap\n  connection:\n    kind: postgres\n"
         '    params: {dsn: "${PG_DSN}", table: public.not_there}\n'
     )
-    done = subprocess.run(
-        [*_cli(), "run", str(pipeline)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PG_DSN": pg_dsn},
-        cwd=tmp_path,
-        timeout=300,
-    )
+    done = _run(pipeline, pg_dsn)
     assert done.returncode != 0
     output = done.stdout + done.stderr
     assert 'relation "public.not_there" does not exist' in output
@@ -130,14 +132,7 @@ def test_ductflow_run_copies_postgres_to_postgres_streaming(pg_dsn, tmp_path):
         '    params: {dsn: "${PG_DSN}", table: copies.rows_copy, mode: replace}\n'
     )
     for _ in range(2):
-        done = subprocess.run(
-            [*_cli(), "run", str(pipeline)],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PG_DSN": pg_dsn},
-            cwd=tmp_path,
-            timeout=300,
-        )
+        done = _run(pipeline, pg_dsn)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "30,000 rows" in done.stdout + done.stderr
     differ = fetch(
