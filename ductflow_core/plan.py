@@ -22,11 +22,6 @@ from .models import SinkStage, SqlStage, Stage, Stages, TransformStage
 ErrorFactory = Callable[[tuple[Any, ...], str], PipelineError]
 
 
-def sql_names(sql: str) -> frozenset[str]:
-    """Identifiers (quoted or bare) that appear in ``sql``, outside strings and comments."""
-    return sqlscan.names(sql)
-
-
 def _previous_table(stages: list[Stage], index: int) -> str | None:
     for stage in reversed(stages[:index]):
         if stage.produces_table:
@@ -55,7 +50,7 @@ def dependencies(pipeline: Stages) -> dict[str, set[str]]:
                 mine.add(source)
         elif isinstance(stage, TransformStage):
             earlier = {s.name for s in stages[:i]}
-            named = sql_names(stage.sql)
+            named = sqlscan.names(stage.sql)  # outside strings and comments
             found = {n for n in earlier if n in named} | {
                 lowered[n] for n in named if n in lowered and lowered[n] in earlier
             }

@@ -53,7 +53,7 @@ def tokens(sql: str) -> Iterator[Token]:
             i = end if close == -1 else close + len(text)
         elif text.isspace() or text.startswith("--"):
             continue
-        elif _WORD_START.match(text) and sql.startswith("'", i) and text in ("e", "E"):
+        elif text in ("e", "E") and sql.startswith("'", i):
             continue  # the E of E'…': the string comes next
         else:
             yield text, False

@@ -59,7 +59,7 @@ async def _run(stage: Stage, run: RunContext) -> StageResult:
 
 
 async def _transform(stage: TransformStage, run: RunContext, facade: StageDatabase) -> int | None:
-    # The SQL was checked to be one query when the pipeline loaded (see transforms.check_transforms).
+    # The SQL was parsed as one query before the run started (api.arun -> transforms.check_transforms).
     as_view = not run.materialized(stage)
     if run.database.path is not None:  # only a kept file can hold a table of this name from an earlier run
         await facade.drop(stage.name)
