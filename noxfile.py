@@ -64,6 +64,6 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmark suite against raw DuckDB and the limits (arguments after -- go to the runner: --quick, --peers)."""
     _install_all(session)
-    session.install("matplotlib", "psycopg[binary]")
+    session.install("matplotlib")
     env = {"DUCTFLOW_BENCH_PG_DSN": os.environ.get("DUCTFLOW_BENCH_PG_DSN") or _postgres_dsn(session)}
     session.run("python", "-m", "benchmarks", *session.posargs, env=env)
