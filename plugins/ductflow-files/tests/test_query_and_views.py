@@ -79,3 +79,47 @@ async def test_switching_materialize_replaces_the_other_kind(db, orders_csv: Pat
         await make(FORMATS["csv"], db, name="orders", path=str(orders_csv), materialize=materialize).tap()
         assert await object_kind(db, "orders") == kind
         assert await rows(db, "SELECT count(*) FROM orders") == [(4,)]
+
+
+TRICKY_CSVS = {
+    "quoted delimiters": 'id,txt\n1,"a, b"\n2,"say ""hi"""\n3,\n',
+    "semicolons, no header": "1;2024-02-29;x\n2;1999-12-31;y\n",
+    "day-first dates": "d,n\n29/02/2024,1.5\n31/12/1999,-2\n",
+    "timestamps and NULLs": "ts,flag,amount\n2024-02-29 13:45:01.5,true,12.345\n,false,\n1970-01-01 00:00:00,,0.001\n",
+    "CRLF line ends": "a,b\r\n1,x\r\n2,y\r\n",
+}
+
+
+@pytest.mark.parametrize("text", TRICKY_CSVS.values(), ids=TRICKY_CSVS.keys())
+async def test_view_reads_what_a_table_reads(db, tmp_path: Path, text: str) -> None:
+    """A CSV tap made as a view gives the same column types and rows as the same tap made as a table."""
+    path = tmp_path / "in.csv"
+    path.write_bytes(text.encode())
+    await make(FORMATS["csv"], db, name="as_table", path=str(path), materialize=True).tap()
+    await make(FORMATS["csv"], db, name="as_view", path=str(path), materialize=False).tap()
+    definition = await rows(db, "SELECT sql FROM duckdb_views() WHERE view_name = 'as_view'")
+    assert "auto_detect = false" in definition[0][0]  # pinned, not left to a sniff on each bind
+    assert await rows(db, "SELECT column_name, column_type FROM (DESCRIBE as_view)") == await rows(
+        db, "SELECT column_name, column_type FROM (DESCRIBE as_table)"
+    )
+    assert await rows(db, "SELECT * FROM as_view") == await rows(db, "SELECT * FROM as_table")
+
+
+async def test_view_keeps_the_types_it_was_tapped_with(db, tmp_path: Path) -> None:
+    """A CSV view keeps the dialect and types sniffed at tap time, so stages stacked on it do not sniff again."""
+    path = tmp_path / "in.csv"
+    path.write_text("id,when\n1,2024-02-29\n")
+    await make(FORMATS["csv"], db, name="v", path=str(path), materialize=False).tap()
+    definition = await rows(db, "SELECT sql FROM duckdb_views() WHERE view_name = 'v'")
+    assert "auto_detect = false" in definition[0][0]
+    path.write_text("id,when\n1,2024-02-29\n2,2025-03-01\n")  # more rows, same shape: the view reads them
+    assert await rows(db, 'SELECT id, "when"::VARCHAR FROM v ORDER BY id') == [(1, "2024-02-29"), (2, "2025-03-01")]
+
+
+async def test_view_with_user_columns_is_left_to_duckdb(db, tmp_path: Path) -> None:
+    """A tap that names its ``columns`` keeps them as given instead of the sniffer's types."""
+    path = tmp_path / "in.csv"
+    path.write_text("id,n\n1,2\n")
+    columns = {"id": "VARCHAR", "n": "INT"}
+    await make(FORMATS["csv"], db, name="v", path=str(path), materialize=False, columns=columns).tap()
+    assert await rows(db, "SELECT column_name, column_type FROM (DESCRIBE v)") == [("id", "VARCHAR"), ("n", "INTEGER")]

@@ -141,6 +141,10 @@ class FileConnection(Connection):
             names = ", ".join(sorted(misplaced))
             raise ConnectorError(f"{names} only appl{'ies' if len(misplaced) == 1 else 'y'} when {doing} {self.path!r}")
 
+    async def view_reader_options(self, pattern: str, literal: bool, options: dict[str, object]) -> dict[str, object]:
+        """The reader options a tap's VIEW is created with; formats whose reader guesses on each bind pin it here."""
+        return options
+
     def materialized(self) -> bool:
         """Whether a tap makes a TABLE (``True``) or a lazy VIEW over the file (``False``)."""
         return DEFAULT_MATERIALIZE if self.materialize is None else bool(self.materialize)
@@ -153,12 +157,16 @@ class FileConnection(Connection):
 
         self._check_role("tap")
         pattern, literal = await self._require_files()
-        source = reader_call(self.READER, pattern, self.reader_options(literal))
+        kind = "TABLE" if self.materialized() else "VIEW"
+        options = self.reader_options(literal)
+        if kind == "VIEW":
+            # A view is bound again by every stage stacked on it, and with it the reader.
+            options = await self.view_reader_options(pattern, literal, options)
+        source = reader_call(self.READER, pattern, options)
         if query is None or not query.strip():
             body = f"SELECT * FROM {source}"
         else:
             body = f"WITH source AS (SELECT * FROM {source}) SELECT * FROM ({strip_statement(query)})"
-        kind = "TABLE" if self.materialized() else "VIEW"
         create = f"CREATE OR REPLACE {kind} {quote_ident(self.name)} AS {body}"
         try:
             try:

@@ -6,8 +6,13 @@ from types import MappingProxyType
 from typing import Literal, get_args
 
 from .base import FileConnection
+from .sqltext import reader_call
 
 CsvCompression = Literal["auto", "none", "gzip", "zstd"]
+
+
+#: How ``sniff_csv`` reports a character it found none of (no quoting, no comments).
+_NONE_FOUND = "(empty)"
 
 
 class CsvConnection(FileConnection):
@@ -49,6 +54,8 @@ class CsvConnection(FileConnection):
         }
     )
     CHOICES = MappingProxyType({"compression": get_args(CsvCompression)})
+    #: Options that add or reshape columns beyond what the sniffer reports; a tap using one is not pinned.
+    UNPINNABLE = frozenset({"columns", "filename", "union_by_name"})
 
     delimiter: str | None = None
     header: bool | None = None
@@ -66,3 +73,45 @@ class CsvConnection(FileConnection):
     union_by_name: bool | None = None
     filename: bool | None = None
     hive_partitioning: bool | None = None
+
+    async def view_reader_options(self, pattern: str, literal: bool, options: dict[str, object]) -> dict[str, object]:
+        """Options that fix what DuckDB's sniffer finds in the file now, so binding the view does not sniff again.
+
+        Every stage stacked on a view binds it again, and ``read_csv`` sniffs the file on each bind (about 5 ms for
+        a small file, more for wide ones). The sniffer's dialect and column types are the same ones ``read_csv``
+        would use on its own; a sniff that fails leaves the options as they were, for the read to report.
+        """
+        import duckdb
+
+        if not literal or options.get("hive_partitioning") or self.UNPINNABLE & options.keys():
+            return options
+        try:
+            relation = await self._db.sql(
+                "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns, "
+                f"DateFormat, TimestampFormat FROM {reader_call('sniff_csv', pattern, options)}"
+            )
+            found = await relation.fetchall() if relation is not None else []
+        except duckdb.Error:
+            return options
+        if len(found) != 1 or not found[0][7]:
+            return options
+        delim, quote, escape, new_line, comment, skip, header, columns, date_format, timestamp_format = (
+            "" if value == _NONE_FOUND else value for value in found[0]
+        )
+        pinned = {key: value for key, value in options.items() if key not in ("sample_size", "all_varchar")}
+        pinned.update(
+            auto_detect=False,
+            delim=delim,
+            quote=quote,
+            escape=escape,
+            new_line=new_line,
+            comment=comment,
+            skip=int(skip),
+            header=bool(header),
+            columns={column["name"]: column["type"] for column in columns},
+        )
+        if date_format is not None:
+            pinned["dateformat"] = date_format
+        if timestamp_format is not None:
+            pinned["timestampformat"] = timestamp_format
+        return pinned
