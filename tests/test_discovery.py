@@ -122,6 +122,29 @@ def test_module_is_imported_from_the_pipeline_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("params", "outcome"),
+    [
+        ("{port: 5555}", "connection.params.host: missing required key"),
+        ("{host: db, port: x}", "connection.params.port: expected int, got 'x'"),
+        ("{host: db}", {"host": "db"}),
+        ("{host: db, port: 1, user: me}", {"host": "db", "port": 1, "user": "me"}),
+    ],
+)
+def test_params_are_checked_whichever_subset_is_set(tmp_path: Path, params: str, outcome: object) -> None:
+    """Required params are demanded and set ones are typed, however few of the declared params a stage sets."""
+    (tmp_path / "subset_conn.py").write_text(
+        "from ductflow_core.connection import Connection\n\n"
+        "class Db(Connection):\n    host: str\n    port: int = 5432\n    user: str = 'postgres'\n"
+    )
+    spec = f"{{kind: CustomConnection, module: subset_conn, classname: Db, params: {params}}}"
+    if isinstance(outcome, str):
+        with pytest.raises(PipelineError, match=outcome):
+            resolve_pipeline(_pipeline(tmp_path, spec), fake_registry())
+    else:
+        assert resolve_pipeline(_pipeline(tmp_path, spec), fake_registry())["s"].params == outcome
+
+
+@pytest.mark.parametrize(
     ("spec", "message"),
     [
         (
