@@ -17,7 +17,7 @@ import duckdb
 from . import BENCH_DIR
 from .context import Context, ductflow_executable
 from .datagen import ensure_dataset
-from .harness import REFERENCE, Outcome, measure
+from .harness import REFERENCE, Outcome, measure, paired_ratio
 from .report import chart, markdown, write_json
 from .workloads import all_workloads
 from .workloads.base import Workload, ratio
@@ -80,7 +80,7 @@ def runner_dicts(outcomes: list[Outcome], rows: int | None) -> list[dict[str, An
     for o in outcomes:
         d = o.as_dict(rows)
         if ref is not None and o is not ref:
-            d["time_ratio"] = rounded(ratio(o.median_s, ref.median_s))
+            d["time_ratio"] = rounded(paired_ratio(o, ref))
             d["rss_ratio"] = rounded(ratio(o.peak_rss_bytes, ref.peak_rss_bytes))
         found.append(d)
     return found

@@ -74,6 +74,27 @@ class Outcome:
         }
 
 
+def rounds(*outcomes: Outcome | None) -> list[tuple[float, ...]]:
+    """The wall times of each counted round, one per outcome, or nothing unless every outcome ran every round.
+
+    Contestants of one round run back to back, on the machine as it was then; figures compared within a round
+    are spared the drift between rounds (on a shared VM the same job swings by ±20 % over minutes).
+    """
+    if not all(o is not None and o.ok for o in outcomes):
+        return []
+    counts = {len(o.samples) for o in outcomes if o is not None}
+    if len(counts) != 1:
+        return []
+    samples = [o.samples for o in outcomes if o is not None]
+    return [tuple(sample.wall_s for sample in per_round) for per_round in zip(*samples, strict=True)]
+
+
+def paired_ratio(ours: Outcome | None, ref: Outcome | None) -> float | None:
+    """The median over rounds of ``ours`` ÷ ``ref`` in the same round."""
+    pairs = [(a, b) for a, b in rounds(ours, ref) if b > 0]
+    return statistics.median(a / b for a, b in pairs) if pairs else None
+
+
 def clear(paths: Sequence[Path]) -> None:
     """Remove earlier outputs, so no run finds (or appends to) another run's files."""
     for path in paths:

@@ -104,7 +104,7 @@ def check_params(cls: type[Any], params: dict[str, Any]) -> dict[str, Any]:
     if spec is None:
         return dict(params)
     # An unknown key needs the whole class, so the error can list every param the class knows.
-    model = _params_class(cls, frozenset(params) if params.keys() <= spec.keys() else None)
+    model = _params_class(cls, frozenset(params) if params.keys() <= spec.keys() else None)  # type: ignore[arg-type]
     assert model is not None
     try:
         structured = _convert.structure(params, model)

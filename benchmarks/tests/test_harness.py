@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from benchmarks.cli import main
 from benchmarks.datagen import write_dataset
-from benchmarks.proc import run_child
+from benchmarks.harness import Outcome, paired_ratio, rounds
+from benchmarks.proc import Sample, run_child
 
 ALLOC = 300 * 2**20
 
@@ -77,5 +79,25 @@ def test_quick_run_writes_well_formed_results(tmp_path: Path) -> None:
     for runner in runners.values():
         assert runner["status"] in ("ok", "failed")
         assert (runner["status"] == "failed") == bool(runner["error"])
-    assert [c["name"] for c in w1["checks"]] == ["median time ÷ DuckDB", "peak RSS ÷ DuckDB"]
+    assert [c["name"] for c in w1["checks"]] == ["median of per-round time ÷ DuckDB", "peak RSS ÷ DuckDB"]
     assert result.with_suffix(".md").read_text().startswith("Run of ")
+
+
+def _outcome(name: str, walls: list[float]) -> Outcome:
+    return Outcome(name, "x", samples=[Sample(wall_s=w, maxrss_bytes=1, returncode=0) for w in walls])
+
+
+def test_paired_ratio_follows_rounds_not_drift() -> None:
+    """Ratios taken within each round stay put when the whole machine slows down between rounds."""
+    machine_speed = [1.0, 1.6, 0.8, 1.3, 1.0]  # the same two jobs, on a machine that drifts
+    ours = _outcome("ours", [1.1 * s for s in machine_speed])
+    ref = _outcome("ref", [1.0 * s for s in machine_speed])
+    assert paired_ratio(ours, ref) == pytest.approx(1.1)
+    assert rounds(ours, ref)[1] == pytest.approx((1.76, 1.6))
+
+
+def test_rounds_need_every_outcome_complete() -> None:
+    """A contestant that failed or missed a round gives no paired figures rather than misaligned ones."""
+    ours, ref = _outcome("ours", [1.0, 2.0]), _outcome("ref", [1.0])
+    assert rounds(ours, ref) == []
+    assert paired_ratio(ours, Outcome("ref", "x", error="boom")) is None

@@ -23,9 +23,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .. import REPO_DIR
 from ..context import Context
-from ..harness import DUCTFLOW, PEER, REFERENCE, Contestant, Outcome
+from ..harness import DUCTFLOW, PEER, REFERENCE, Contestant, Outcome, paired_ratio
 from ..pg_peers import count_check, read_peers, write_peers
-from .base import Check, Workload, by_role, ductflow_contestant, ratio, row_count_verifier, write_yaml
+from .base import Check, Workload, by_role, ductflow_contestant, row_count_verifier, write_yaml
 
 DEFAULT_DB = "ductflow_bench"
 READ_LIMIT = 1.3  # x psql binary \copy to /dev/null, as the issue asks
@@ -205,17 +205,16 @@ def fastest_peer(outcomes: list[Outcome]) -> Outcome | None:
 
 
 def peer_check(outcomes: list[Outcome]) -> Check:
-    """Ductflow's median over the fastest valid peer's, to pass below 1: faster than every peer measured."""
+    """Ductflow's time over the fastest valid peer's, round by round, to pass below 1: faster than every peer."""
     ours, best = by_role(outcomes, DUCTFLOW), fastest_peer(outcomes)
-    label = f"median time ÷ fastest peer's ({best.name})" if best else "median time ÷ fastest peer's (none valid)"
-    return Check(label, ratio(ours.median_s if ours else None, best.median_s if best else None), PEER_LIMIT, "×")
+    label = f"median of per-round time ÷ fastest peer's ({best.name})" if best else "time ÷ fastest peer's (none valid)"
+    return Check(label, paired_ratio(ours, best), PEER_LIMIT, "×")
 
 
 def _checks(limit: float) -> Callable[[Context, list[Outcome]], list[Check]]:
     def checks(ctx: Context, outcomes: list[Outcome]) -> list[Check]:
         ours, ref = by_role(outcomes, DUCTFLOW), by_role(outcomes, REFERENCE)
-        measured = ratio(ours.median_s if ours else None, ref.median_s if ref else None)
-        found = [Check("median time ÷ PostgreSQL alone", measured, limit, "×")]
+        found = [Check("median of per-round time ÷ PostgreSQL alone", paired_ratio(ours, ref), limit, "×")]
         if ctx.peers:
             found.append(peer_check(outcomes))
         return found

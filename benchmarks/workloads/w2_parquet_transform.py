@@ -71,4 +71,6 @@ WORKLOAD = Workload(
     build=build,
     checks=lambda ctx, outcomes: versus_reference_checks(outcomes),
     charted=True,
+    # About a second a job, of which Ductflow's fixed start-up is a tenth: it needs more rounds than W1 or W3.
+    min_runs=10,
 )
