@@ -92,7 +92,7 @@ def test_peer_check_compares_with_the_fastest_valid_peer() -> None:
         timed("broken peer", PEER, 0.0, error="ImportError: no module"),
     ]
     check = postgres.peer_check(outcomes)
-    assert check.name == "median time ÷ fastest peer's (fast peer)"
+    assert check.name == "median of per-round time ÷ fastest peer's (fast peer)"
     assert check.measured == pytest.approx(0.5)
     assert check.passed is True
 
@@ -110,7 +110,7 @@ def test_peer_check_is_not_judged_without_a_valid_peer() -> None:
 def test_peer_target_only_with_peers(tmp_path: Path) -> None:
     outcomes = [timed("ductflow", DUCTFLOW, 1.2), timed("limit", REFERENCE, 1.0), timed("dlt", PEER, 3.0)]
     without = postgres.READ.checks(context(tmp_path, peers=False), outcomes)
-    assert [(c.name, c.limit) for c in without] == [("median time ÷ PostgreSQL alone", 1.3)]
+    assert [(c.name, c.limit) for c in without] == [("median of per-round time ÷ PostgreSQL alone", 1.3)]
     assert without[0].passed is True
     with_peers = postgres.WRITE.checks(context(tmp_path), outcomes)
     assert [c.passed for c in with_peers] == [True, True]
