@@ -87,6 +87,9 @@ TRICKY_CSVS = {
     "day-first dates": "d,n\n29/02/2024,1.5\n31/12/1999,-2\n",
     "timestamps and NULLs": "ts,flag,amount\n2024-02-29 13:45:01.5,true,12.345\n,false,\n1970-01-01 00:00:00,,0.001\n",
     "CRLF line ends": "a,b\r\n1,x\r\n2,y\r\n",
+    "no final newline": "a;b\n1;2",
+    "header only": "a,b",
+    "empty file": "",
 }
 
 

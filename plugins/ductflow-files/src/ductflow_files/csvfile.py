@@ -110,8 +110,8 @@ class CsvConnection(FileConnection):
             header=bool(header),
             columns={column["name"]: column["type"] for column in columns},
         )
-        if date_format is not None:
+        if date_format:
             pinned["dateformat"] = date_format
-        if timestamp_format is not None:
+        if timestamp_format:
             pinned["timestampformat"] = timestamp_format
         return pinned
