@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -86,6 +87,16 @@ def connect(target: Target) -> pg.Connection:
         con.close()
         raise connector_error("cannot set up the PostgreSQL session", exc, target.secrets) from None
     return con
+
+
+def rollback(con: pg.Connection) -> None:
+    """Roll back whatever the connection's transaction holds, ignoring a connection that is already gone.
+
+    A failed statement aborts the transaction the next one would run in; and the error that led here is the one
+    worth reporting, not the rollback's own.
+    """
+    with contextlib.suppress(Exception):
+        con.rollback()
 
 
 _COLUMNS_SQL = """

@@ -16,7 +16,6 @@ Columns whose target type the driver cannot write (see :mod:`.types`) always go 
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 from ductflow_core.errors import ConnectorError
 
-from .client import Target, connect, table_columns
+from .client import Target, connect, rollback, table_columns
 from .errors import connector_error
 from .names import TableName, quote_ident
 from .types import ColumnPlan, PgColumn, pg_columns_for_duck, plan_columns, relabel_batch
@@ -54,7 +53,7 @@ def sink_from_duckdb(
         con.commit()
         return rows
     except Exception as exc:
-        _rollback(con)
+        rollback(con)
         raise connector_error(f"writing {table} failed", exc, target.secrets) from None
     finally:
         con.close()
@@ -153,9 +152,3 @@ def _stream(
             yield relabel_batch(batch, relabels)
 
     return pa.RecordBatchReader.from_batches(schema, batches()), reader
-
-
-def _rollback(con: Any) -> None:
-    # The connection may already be gone; the error that got us here is the one to report.
-    with contextlib.suppress(Exception):
-        con.rollback()

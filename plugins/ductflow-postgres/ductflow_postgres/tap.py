@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .client import Target, connect, tap_columns
+from .client import Target, connect, rollback, tap_columns
 from .errors import connector_error
 from .names import TableName, quote_ident
 from .types import query_with_numerics_as_text, tap_expressions, tap_select
@@ -62,7 +62,7 @@ def _wrapped_query(cur: Any, query: str) -> tuple[Any, str] | None:
         wrap = query_with_numerics_as_text(query, cur.adbc_execute_schema(query))
     except Exception:
         # Describing failed: running the query as given reports the server's own reason, if there is one.
-        _rollback(cur)
+        rollback(cur.connection)
         return None
     if wrap is None:
         return None
@@ -71,15 +71,9 @@ def _wrapped_query(cur: Any, query: str) -> tuple[Any, str] | None:
         reader = cur.fetch_record_batch()
     except Exception:
         # Not every statement can be a subquery (SHOW, INSERT ... RETURNING, ...); such a one runs as given.
-        _rollback(cur)
+        rollback(cur.connection)
         return None
     return reader, ", ".join(tap_expressions(reader.schema, None, wrap[1]))
-
-
-def _rollback(cur: Any) -> None:
-    # A failed statement aborts the transaction the next one would run in.
-    with contextlib.suppress(Exception):
-        cur.connection.rollback()
 
 
 def _load(duck: Any, reader: pa.RecordBatchReader, select: str, dest: str, target: Target, table: Any) -> int:
