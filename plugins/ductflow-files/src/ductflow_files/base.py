@@ -85,8 +85,7 @@ class FileConnection(Connection):
     async def _matches(self, pattern: str, literal: bool) -> bool:
         if literal:
             return os.path.isfile(pattern)
-        relation = await self._db.sql(f"SELECT count(*) FROM glob({quote_literal(pattern)})")
-        rows = await relation.fetchall() if relation is not None else []
+        rows = await self._rows(f"SELECT count(*) FROM glob({quote_literal(pattern)})")
         return bool(rows and rows[0][0])
 
     async def _require_files(self) -> tuple[str, bool]:
@@ -99,6 +98,11 @@ class FileConnection(Connection):
         if not is_glob(self.path):
             raise ConnectorError(f"folder {self.path!r} holds no {self.FORMAT} files{where}")
         raise ConnectorError(f"no file matches {self.path!r}{where}")
+
+    async def _rows(self, query: str) -> list[tuple[object, ...]]:
+        """Every row of a query DuckDB answers about the files (a glob, a sniff)."""
+        relation = await self._db.sql(query)
+        return await relation.fetchall() if relation is not None else []
 
     @property
     def _db(self) -> StageDatabase:

@@ -86,11 +86,10 @@ class CsvConnection(FileConnection):
         if not literal or options.get("hive_partitioning") or self.UNPINNABLE & options.keys():
             return options
         try:
-            relation = await self._db.sql(
+            found = await self._rows(
                 "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns, "
                 f"DateFormat, TimestampFormat FROM {reader_call('sniff_csv', pattern, options)}"
             )
-            found = await relation.fetchall() if relation is not None else []
         except duckdb.Error:
             return options
         if len(found) != 1 or not found[0][7]:
