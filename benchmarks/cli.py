@@ -35,7 +35,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--warmups", type=int, default=1, help="uncounted runs first (default 1)")
     p.add_argument("--workloads", help="comma-separated keys, e.g. W1,W3, or none (default: all)")
     p.add_argument("--quick", action="store_true", help="a smoke run: few rows, one counted run")
-    p.add_argument("--peers", action="store_true", help="also run W1 with pandas and dlt (in benchmarks/.peers)")
+    p.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run the peers: pandas and dlt on W1, dlt and Sling on PG1/PG2 (in benchmarks/.peers)",
+    )
     p.add_argument("--scaling", action="store_true", help="peak RSS at --rows vs 4× --rows (W1, generator tap, PG1)")
     p.add_argument("--data-dir", type=Path, default=BENCH_DIR / "data")
     p.add_argument("--work-dir", type=Path, default=BENCH_DIR / "work")

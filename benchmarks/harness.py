@@ -80,13 +80,10 @@ def rounds(*outcomes: Outcome | None) -> list[tuple[float, ...]]:
     Contestants of one round run back to back, on the machine as it was then; figures compared within a round
     are spared the drift between rounds (on a shared VM the same job swings by ±20 % over minutes).
     """
-    if not all(o is not None and o.ok for o in outcomes):
+    complete = [o for o in outcomes if o is not None and o.ok]
+    if len(complete) != len(outcomes) or len({len(o.samples) for o in complete}) != 1:
         return []
-    counts = {len(o.samples) for o in outcomes if o is not None}
-    if len(counts) != 1:
-        return []
-    samples = [o.samples for o in outcomes if o is not None]
-    return [tuple(sample.wall_s for sample in per_round) for per_round in zip(*samples, strict=True)]
+    return [tuple(s.wall_s for s in per_round) for per_round in zip(*(o.samples for o in complete), strict=True)]
 
 
 def paired_ratio(ours: Outcome | None, ref: Outcome | None) -> float | None:
