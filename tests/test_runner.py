@@ -210,6 +210,7 @@ def test_stage_read_once_stays_a_view_and_others_are_tables(ductflow_run: Run) -
     assert kinds["once"] == "view"
     assert {kinds[n] for n in ("nums", "twice", "shown", "forced", "last")} == {"table"}
     assert all(len(sc.Collect.received[s]) == 5 for s in ("out1", "a", "b", "out2", "out3"))
+    assert [outcome.result(n).rows for n in ("once", "twice", "forced", "last")] == [None, 5, 5, 5]
 
 
 def test_long_chain_of_views_is_broken_by_a_table(ductflow_run: Run) -> None:

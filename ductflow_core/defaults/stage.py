@@ -63,9 +63,13 @@ async def _transform(stage: TransformStage, run: RunContext, facade: StageDataba
     as_view = not run.materialized(stage)
     if run.database.path is not None:  # only a kept file can hold a table of this name from an earlier run
         await facade.drop(stage.name)
-    what = "VIEW" if as_view else "TABLE"
-    await facade.execute(f"CREATE {what} {quote_ident(stage.name)} AS {stage.sql}")
-    return None if as_view else await facade.count(stage.name)
+    if as_view:
+        await facade.execute(f"CREATE VIEW {quote_ident(stage.name)} AS {stage.sql}")
+        return None
+    # DuckDB answers CREATE TABLE … AS with the number of rows written: no count(*) needs to follow.
+    statement = f"CREATE TABLE {quote_ident(stage.name)} AS {stage.sql}"
+    written = await facade.run(lambda: facade.raw.execute(statement).fetchall())
+    return int(written[0][0]) if written else await facade.count(stage.name)
 
 
 async def _rows(facade: StageDatabase, table: str, kind: str | None, reported: int | None) -> int | None:
