@@ -104,6 +104,7 @@ def check_params(cls: type[Any], params: dict[str, Any]) -> dict[str, Any]:
     if spec is None:
         return dict(params)
     # An unknown key needs the whole class, so the error can list every param the class knows.
+    # typeshed's functools.cache wants Hashable arguments and does not count type[Any] as one.
     model = _params_class(cls, frozenset(params) if params.keys() <= spec.keys() else None)  # type: ignore[arg-type]
     assert model is not None
     try:

@@ -132,7 +132,7 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
 def versus_reference_checks(
     outcomes: list[Outcome], *, time_limit: float = 1.10, rss_limit: float = 1.25
 ) -> list[Check]:
-    """Ductflow's median time and peak RSS, each as a multiple of the plain-DuckDB reference's."""
+    """Ductflow's time (median over rounds of the ratio within a round) and peak RSS, each against plain DuckDB's."""
     ours, ref = by_role(outcomes, DUCTFLOW), by_role(outcomes, REFERENCE)
     ours_m = ours.peak_rss_bytes if ours else None
     ref_m = ref.peak_rss_bytes if ref else None
