@@ -17,6 +17,7 @@ from .transforms import check_transforms, duckdb_statement_kinds
 
 if TYPE_CHECKING:
     from .db import Database
+    from .dbopen import Opening
     from .output import Output
     from .runner import StageResult
 
@@ -69,19 +70,36 @@ def database_path(pipeline: Stages, override: str | None = None) -> str | None:
     return None
 
 
-def open_database(pipeline: Stages, override: str | None = None) -> Database:
-    """Open the run's DuckDB database with the pipeline's settings and sandbox."""
+def begin_database(pipeline: Stages, override: str | None = None) -> Opening | None:
+    """Start opening the run's DuckDB database on a thread; give the result to :func:`open_database`.
+
+    ``None`` when the database is a file that does not exist yet: creating it early would leave
+    it behind a run that fails validation.
+    """
+    from .dbopen import open_early
+
+    return open_early(database_path(pipeline, override), pipeline.settings.duckdb)
+
+
+def open_database(pipeline: Stages, override: str | None = None, *, opening: Opening | None = None) -> Database:
+    """Open the run's DuckDB database with the pipeline's settings and sandbox.
+
+    :param opening: what :func:`begin_database` returned for the same ``pipeline`` and ``override``.
+    """
     from .db import Database
 
     sandbox = pipeline.settings.sandbox
     try:
+        path = database_path(pipeline, override)
+        connection = opening.result() if opening is not None else None
         if sandbox is None:
-            return Database(database_path(pipeline, override), pipeline.settings.duckdb)
+            return Database(path, pipeline.settings.duckdb, connection=connection)
         return Database(
-            database_path(pipeline, override),
+            path,
             pipeline.settings.duckdb,
             allowed_directories=[str(pipeline.base_dir / d) for d in sandbox.allowed_directories],
             allowed_paths=[str(pipeline.base_dir / p) for p in sandbox.allowed_paths],
+            connection=connection,
         )
     except PipelineError as exc:
         key = "duckdb" if ("duckdb",) in pipeline.lines and "option" in exc.message else "database"
@@ -98,20 +116,31 @@ async def arun(
     pm: pluggy.PluginManager | None = None,
     output: Output | None = None,
     registry: Registry | None = None,
+    opening: Opening | None = None,
 ) -> list[StageResult]:
-    """Run ``pipeline`` (or the named ``stages`` and what they need); return one result per stage."""
+    """Run ``pipeline`` (or the named ``stages`` and what they need); return one result per stage.
+
+    ``opening`` is the run's database already being opened by :func:`begin_database`; without it,
+    the run starts opening it itself, before resolving connections, so the two overlap.
+    """
     from .output import Output
+    from .requirements import check_requirements
     from .runner import RunContext, run_stages
 
     registry = registry or default_registry()
     names = list(stages) if stages is not None else None
-    from .requirements import check_requirements
-
-    check_requirements(pipeline)
-    resolved = _resolve(pipeline, registry, names)
-    pm = pm or make_plugin_manager(registry=registry)
-    output = output or Output(secrets=pipeline.secrets)
-    db = open_database(pipeline, database)
+    try:
+        check_requirements(pipeline)
+        if opening is None:
+            opening = begin_database(pipeline, database)
+        resolved = _resolve(pipeline, registry, names)
+        pm = pm or make_plugin_manager(registry=registry)
+        output = output or Output(secrets=pipeline.secrets)
+        db = open_database(pipeline, database, opening=opening)
+    except BaseException:
+        if opening is not None:
+            opening.discard()
+        raise
     try:
         # Parsed on the run's own database: opening a second one just to parse costs ~50 ms.
         check_transforms(pipeline, db.statement_kinds)

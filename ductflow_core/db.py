@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
-from .errors import ConnectorError, PipelineError
+from .dbopen import connect
+from .errors import ConnectorError
 from .models import Field
 from .sqlnames import quote_ident
 
@@ -31,12 +32,6 @@ T = TypeVar("T")
 DEFAULT_BATCH_SIZE = 122_880  # DuckDB's row-group size: batches come out whole.
 CANCEL_GRACE_SECONDS = 1.5
 CLOSE_GRACE_SECONDS = 5.0
-
-#: Ductflow's defaults where they differ from DuckDB's; a pipeline's ``duckdb:`` overrides them.
-#: A COPY that keeps insertion order holds every batch a streamed source gets ahead of the writer, up to
-#: memory_limit: PostgreSQL -> Parquet peaked at 1.18 GB for 20M rows with it, 286 MB without, no slower.
-#: Without it, rows come out in the order DuckDB produces them; ORDER BY still orders.
-DEFAULT_SETTINGS: dict[str, Any] = {"preserve_insertion_order": False}
 
 
 class Database:
@@ -50,14 +45,11 @@ class Database:
         max_workers: int = 32,
         allowed_directories: list[str] | None = None,
         allowed_paths: list[str] | None = None,
+        connection: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
+        """Open ``path`` with ``config``, or adopt ``connection``: one opened from them already (see :mod:`.dbopen`)."""
         self.path = path
-        settings = {**DEFAULT_SETTINGS, **{k: _setting_value(v) for k, v in (config or {}).items()}}
-        try:
-            self._con = duckdb.connect(path or ":memory:", config=settings)
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise PipelineError(f"cannot open the DuckDB database {path or ':memory:'}: {first}") from exc
+        self._con = connection if connection is not None else connect(path, config)
         if allowed_directories is not None or allowed_paths is not None:
             self._lock_down(allowed_directories or [], allowed_paths or [])
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ductflow-db")
@@ -117,11 +109,6 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _setting_value(value: Any) -> Any:
-    # DuckDB takes booleans and numbers in config, but wants strings for sizes.
-    return value if isinstance(value, (bool, int, float, str)) else str(value)
 
 
 class StageDatabase:

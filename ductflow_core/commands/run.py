@@ -22,22 +22,37 @@ def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Load, validate and run; 0 when every stage finished."""
-    import asyncio
-    import sys
-
     from .. import api
-    from ..defaults.progress import Progress
-    from ..output import Output
-    from ..plugins import make_plugin_manager
 
     pipeline = api.load(args.pipeline)
     args.secrets = pipeline.secrets
-    output = Output(secrets=pipeline.secrets)
-    progress = Progress(output, live=sys.stderr.isatty())
-    registry = registry_from(args)
-    pm = make_plugin_manager(registry=registry, plugins=[progress])
-    run = api.arun(pipeline, database=args.database, stages=args.stage, pm=pm, output=output, registry=registry)
-    asyncio.run(stoppable(run))
+    # Before the imports below: DuckDB opens on its own thread meanwhile.
+    opening = api.begin_database(pipeline, args.database)
+    try:
+        import asyncio
+        import sys
+
+        from ..defaults.progress import Progress
+        from ..output import Output
+        from ..plugins import make_plugin_manager
+
+        output = Output(secrets=pipeline.secrets)
+        progress = Progress(output, live=sys.stderr.isatty())
+        registry = registry_from(args)
+        pm = make_plugin_manager(registry=registry, plugins=[progress])
+        run = api.arun(
+            pipeline,
+            database=args.database,
+            stages=args.stage,
+            pm=pm,
+            output=output,
+            registry=registry,
+            opening=opening,
+        )
+        asyncio.run(stoppable(run))
+    finally:
+        if opening is not None:
+            opening.discard()
     return 0
 
 
