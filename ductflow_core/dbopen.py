@@ -51,7 +51,7 @@ class Opening:
         self._error: BaseException | None = None
         self._taken = False
         # A daemon, so that an interpreter leaving on an unrelated error never waits on it.
-        self._thread = threading.Thread(target=self._open, args=(path, config), name="ductflow-db-open", daemon=True)
+        self._thread = threading.Thread(target=self._open, args=(path, config), name="ductflow-connect", daemon=True)
         self._thread.start()
 
     def _open(self, path: str | None, config: Mapping[str, Any] | None) -> None:

@@ -35,6 +35,7 @@ def main(args: argparse.Namespace) -> int:
         from ..defaults.progress import Progress
         from ..output import Output
         from ..plugins import make_plugin_manager
+        from ..startup import resume
 
         output = Output(secrets=pipeline.secrets)
         progress = Progress(output, live=sys.stderr.isatty())
@@ -49,6 +50,7 @@ def main(args: argparse.Namespace) -> int:
             registry=registry,
             opening=opening,
         )
+        resume()
         asyncio.run(stoppable(run))
     finally:
         if opening is not None:

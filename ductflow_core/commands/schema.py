@@ -19,9 +19,11 @@ def main(args: argparse.Namespace) -> int:
     import asyncio
 
     from .. import api, schema
+    from ..startup import resume
 
     pipeline = api.load(args.pipeline)
     args.secrets = pipeline.secrets
+    resume()
     fields = asyncio.run(schema.stage_schema(pipeline, args.stage, database=args.database))
     width = max((len(f.name) for f in fields), default=0)
     for f in fields:
