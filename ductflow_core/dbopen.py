@@ -2,8 +2,8 @@
 
 ``duckdb.connect`` takes about 40 ms here and releases the GIL while it works. A run
 starts it as soon as the pipeline's settings are known, then imports, resolves
-connections and builds its plugin manager in the meantime. This module imports
-nothing but DuckDB so that the thread can start before the rest of the run is imported.
+connections and builds its plugin manager in the meantime. Of what is heavy, this module
+imports only DuckDB, so that the thread can start before the rest of the run is imported.
 """
 
 from __future__ import annotations
