@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from typing import ClassVar, Literal
 
@@ -143,3 +144,10 @@ class CountRows(Connection):
         async for batch in rel.record_batches():
             total += batch.num_rows
         return total
+
+
+class GcProbe(Connection):
+    """Taps one row: whether Python's cyclic garbage collector is on while a connection runs."""
+
+    async def tap(self, query: str | None = None) -> None:
+        await self.c.execute(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT ? AS collecting", [gc.isenabled()])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import conn
 
 from ductflow_core import startup
 
@@ -44,20 +45,7 @@ def test_resume_leaves_a_collector_it_did_not_pause_alone(collector_on: None) ->
 
 def test_a_connection_runs_with_the_collector_on(cli: Cli, tmp_path: Path) -> None:
     """Under the real command, a tap's code runs with cyclic garbage collection back on."""
-    (tmp_path / "gc_probe.py").write_text(
-        "import gc\n"
-        "from duckflow.connection import Connection\n\n"
-        "class Probe(Connection):\n"
-        "    async def tap(self, query=None):\n"
-        "        await self.c.execute(\n"
-        "            f'CREATE TABLE {self.c.quote(self.name)} AS SELECT ? AS collecting', [gc.isenabled()]\n"
-        "        )\n",
-        encoding="utf-8",
-    )
-    (tmp_path / "pipeline.yaml").write_text(
-        "- {name: probe, kind: tap, connection: {kind: CustomConnection, module: gc_probe, classname: Probe}}\n",
-        encoding="utf-8",
-    )
+    (tmp_path / "pipeline.yaml").write_text(f"- {{name: probe, kind: tap, connection: {conn('GcProbe')}}}\n")
     proc = cli("run", "pipeline.yaml", "--database", "run.duckdb")
     assert proc.returncode == 0, proc.stderr
     con = duckdb.connect(str(tmp_path / "run.duckdb"))
