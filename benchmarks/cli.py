@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
         doc["scaling"] = run_scaling(ctx)
     doc["finished_at"] = dt.datetime.now().isoformat(timespec="seconds")
-    stem = f"{doc['date']}-{doc['host']}{'-quick' if ctx.quick else ''}"
+    stem = result_stem(doc, [wl.key for wl in workloads], list(registry), scaling=args.scaling, quick=ctx.quick)
     json_path = write_json(doc, args.results_dir / f"{stem}.json")
     table = markdown(doc)
     (args.results_dir / f"{stem}.md").write_text(table)
@@ -134,6 +134,24 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     print(f"wrote {json_path}, {json_path.with_suffix('.md')}" + (f", {png}" if png else ""), file=sys.stderr)
     return 0
+
+
+def result_stem(doc: dict[str, Any], ran: list[str], known: list[str], *, scaling: bool, quick: bool) -> str:
+    """``<date>-<host>`` for a full run; what a partial run did is added, so it never overwrites the full one.
+
+    ``2026-11-26-vm`` (every workload), ``2026-11-26-vm-W2-W4``, ``2026-11-26-vm-PG1-PG2-peers``,
+    ``2026-11-26-vm-scaling`` (``--workloads none --scaling``), ``…-quick``.
+    """
+    parts = [doc["date"], doc["host"]]
+    if ran != known:
+        parts += ran
+    if doc.get("peers"):
+        parts.append("peers")
+    if scaling:
+        parts.append("scaling")
+    if quick:
+        parts.append("quick")
+    return "-".join(parts)
 
 
 def header(ctx: Context, started: dt.datetime) -> dict[str, Any]:

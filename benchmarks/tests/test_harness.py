@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from benchmarks.cli import main
+from benchmarks.cli import main, result_stem
 from benchmarks.datagen import write_dataset
 from benchmarks.harness import Outcome, paired_ratio, rounds
 from benchmarks.proc import Sample, run_child
@@ -65,7 +65,7 @@ def test_quick_run_writes_well_formed_results(tmp_path: Path) -> None:
     argv = ["--quick", "--rows", "5000", "--workloads", "W1", "--data-dir", str(tmp_path / "data")]
     argv += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path / "results")]
     assert main(argv) == 0
-    [result] = (tmp_path / "results").glob("*-quick.json")
+    [result] = (tmp_path / "results").glob("*-W1-quick.json")
     doc = json.loads(result.read_text())
     assert doc["rows"] == 5000
     assert doc["quick"] is True
@@ -81,6 +81,18 @@ def test_quick_run_writes_well_formed_results(tmp_path: Path) -> None:
         assert (runner["status"] == "failed") == bool(runner["error"])
     assert [c["name"] for c in w1["checks"]] == ["median of per-round time ÷ DuckDB", "peak RSS ÷ DuckDB"]
     assert result.with_suffix(".md").read_text().startswith("Run of ")
+
+
+def test_a_partial_run_never_takes_the_full_runs_file_name() -> None:
+    """Only a run of every workload is named ``<date>-<host>``; a subset, peers, scaling or --quick say so."""
+    doc = {"date": "2026-11-26", "host": "vm", "peers": False}
+    known = ["W1", "W2", "PG1"]
+    assert result_stem(doc, known, known, scaling=False, quick=False) == "2026-11-26-vm"
+    assert result_stem(doc, ["W2"], known, scaling=False, quick=False) == "2026-11-26-vm-W2"
+    assert result_stem(doc, [], known, scaling=True, quick=False) == "2026-11-26-vm-scaling"
+    assert result_stem(doc, known, known, scaling=True, quick=True) == "2026-11-26-vm-scaling-quick"
+    peers = {**doc, "peers": True}
+    assert result_stem(peers, ["PG1"], known, scaling=False, quick=False) == "2026-11-26-vm-PG1-peers"
 
 
 def _outcome(name: str, walls: list[float]) -> Outcome:
