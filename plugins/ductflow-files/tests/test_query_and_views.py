@@ -126,3 +126,30 @@ async def test_view_with_user_columns_is_left_to_duckdb(db, tmp_path: Path) -> N
     columns = {"id": "VARCHAR", "n": "INT"}
     await make(FORMATS["csv"], db, name="v", path=str(path), materialize=False, columns=columns).tap()
     assert await rows(db, "SELECT column_name, column_type FROM (DESCRIBE v)") == [("id", "VARCHAR"), ("n", "INTEGER")]
+
+
+TRICKY_JSONS = {
+    "two-digit years": '{"d": "24-01-02"}\n{"d": "23-12-31"}\n',
+    "month-first dates": '{"d": "01-02-2024", "n": 1}\n{"d": "12-31-2023", "n": null}\n',
+    "ISO timestamps": '{"ts": "2024-02-29T13:45:01.5", "flag": true}\n{"ts": null, "flag": false}\n',
+    "an array of objects": '[{"id": 1, "tags": ["a", "b"]}, {"id": 2, "tags": []}]',
+}
+
+
+@pytest.mark.parametrize("text", TRICKY_JSONS.values(), ids=TRICKY_JSONS.keys())
+async def test_json_view_reads_what_a_table_reads(db, tmp_path: Path, text: str) -> None:
+    """A JSON tap made as a view keeps DuckDB's own type and date-format detection: ``24-01-02`` stays 2024-01-02.
+
+    Pinning the detected column types the way CSV views are pinned would read that date as the year 24, since
+    DuckDB has no ``sniff_json`` to report the format it detected.
+    """
+    path = tmp_path / "in.json"
+    path.write_text(text)
+    await make(FORMATS["json"], db, name="as_table", path=str(path), materialize=True).tap()
+    await make(FORMATS["json"], db, name="as_view", path=str(path), materialize=False).tap()
+    assert await rows(db, "SELECT column_name, column_type FROM (DESCRIBE as_view)") == await rows(
+        db, "SELECT column_name, column_type FROM (DESCRIBE as_table)"
+    )
+    assert await rows(db, "SELECT * FROM as_view") == await rows(db, "SELECT * FROM as_table")
+    if "24-01-02" in text:
+        assert await rows(db, "SELECT year(d) FROM as_view ORDER BY d") == [(2023,), (2024,)]
