@@ -119,12 +119,13 @@ async def test_view_keeps_the_types_it_was_tapped_with(db, tmp_path: Path) -> No
     assert await rows(db, 'SELECT id, "when"::VARCHAR FROM v ORDER BY id') == [(1, "2024-02-29"), (2, "2025-03-01")]
 
 
-async def test_view_with_user_columns_is_left_to_duckdb(db, tmp_path: Path) -> None:
-    """A tap that names its ``columns`` keeps them as given instead of the sniffer's types."""
-    path = tmp_path / "in.csv"
-    path.write_text("id,n\n1,2\n")
+@pytest.mark.parametrize(("fmt", "text"), [("csv", "id,n\n1,2\n"), ("json", '{"id": 1, "n": 2}\n')])
+async def test_view_with_user_columns_is_left_to_duckdb(db, tmp_path: Path, fmt: str, text: str) -> None:
+    """A CSV or JSON tap that names its ``columns`` keeps them as given instead of the detected types."""
+    path = tmp_path / f"in.{fmt}"
+    path.write_text(text)
     columns = {"id": "VARCHAR", "n": "INT"}
-    await make(FORMATS["csv"], db, name="v", path=str(path), materialize=False, columns=columns).tap()
+    await make(FORMATS[fmt], db, name="v", path=str(path), materialize=False, columns=columns).tap()
     assert await rows(db, "SELECT column_name, column_type FROM (DESCRIBE v)") == [("id", "VARCHAR"), ("n", "INTEGER")]
 
 
@@ -175,12 +176,3 @@ async def test_pinned_json_view_reads_rows_added_after_the_tap(db, tmp_path: Pat
     await make(FORMATS["json"], db, name="v", path=str(path), materialize=False).tap()
     path.write_text('{"id": 1, "name": "a"}\n{"id": 2, "name": "b", "extra": true}\n')
     assert await rows(db, "SELECT * FROM v ORDER BY id") == [(1, "a"), (2, "b")]
-
-
-async def test_json_view_with_user_columns_is_left_as_given(db, tmp_path: Path) -> None:
-    """A JSON tap that names its ``columns`` keeps them rather than detected ones."""
-    path = tmp_path / "in.json"
-    path.write_text('{"id": 1, "n": 2}\n')
-    columns = {"id": "VARCHAR", "n": "INT"}
-    await make(FORMATS["json"], db, name="v", path=str(path), materialize=False, columns=columns).tap()
-    assert await rows(db, "SELECT column_name, column_type FROM (DESCRIBE v)") == [("id", "VARCHAR"), ("n", "INTEGER")]

@@ -145,9 +145,16 @@ class FileConnection(Connection):
             names = ", ".join(sorted(misplaced))
             raise ConnectorError(f"{names} only appl{'ies' if len(misplaced) == 1 else 'y'} when {doing} {self.path!r}")
 
+    #: Options that add or reshape columns beyond what a reader detects; a view of a tap using one is not pinned.
+    UNPINNABLE: ClassVar[frozenset[str]] = frozenset({"columns", "filename", "union_by_name"})
+
     async def view_reader_options(self, pattern: str, literal: bool, options: dict[str, object]) -> dict[str, object]:
         """The reader options a tap's VIEW is created with; formats whose reader guesses on each bind pin it here."""
         return options
+
+    def _pinnable(self, literal: bool, options: Mapping[str, object]) -> bool:
+        """Whether what the reader detects can be fixed in a view: one named file, no option reshaping its columns."""
+        return literal and not options.get("hive_partitioning") and not self.UNPINNABLE & options.keys()
 
     def materialized(self) -> bool:
         """Whether a tap makes a TABLE (``True``) or a lazy VIEW over the file (``False``)."""

@@ -54,8 +54,6 @@ class CsvConnection(FileConnection):
         }
     )
     CHOICES = MappingProxyType({"compression": get_args(CsvCompression)})
-    #: Options that add or reshape columns beyond what the sniffer reports; a tap using one is not pinned.
-    UNPINNABLE = frozenset({"columns", "filename", "union_by_name"})
 
     delimiter: str | None = None
     header: bool | None = None
@@ -83,7 +81,7 @@ class CsvConnection(FileConnection):
         """
         import duckdb
 
-        if not literal or options.get("hive_partitioning") or self.UNPINNABLE & options.keys():
+        if not self._pinnable(literal, options):
             return options
         try:
             found = await self._rows(

@@ -59,9 +59,6 @@ class JsonConnection(FileConnection):
     filename: bool | None = None
     hive_partitioning: bool | None = None
 
-    #: Options that add or reshape columns beyond what detection reports; a tap using one is not pinned.
-    UNPINNABLE = frozenset({"columns", "filename", "union_by_name"})
-
     async def view_reader_options(self, pattern: str, literal: bool, options: dict[str, object]) -> dict[str, object]:
         """The detected column types, pinned, so that stages built on the view do not sample the file again.
 
@@ -71,7 +68,7 @@ class JsonConnection(FileConnection):
         """
         import duckdb
 
-        if not literal or options.get("hive_partitioning") or self.UNPINNABLE & options.keys():
+        if not self._pinnable(literal, options):
             return options
         source = reader_call(self.READER, pattern, options)
         try:
