@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
         doc["scaling"] = run_scaling(ctx)
     doc["finished_at"] = dt.datetime.now().isoformat(timespec="seconds")
-    stem = result_stem(doc, [wl.key for wl in workloads], list(registry), scaling=args.scaling, quick=ctx.quick)
+    stem = result_stem(doc, [wl.key for wl in workloads], list(registry), scaling=args.scaling)
     json_path = write_json(doc, args.results_dir / f"{stem}.json")
     table = markdown(doc)
     (args.results_dir / f"{stem}.md").write_text(table)
@@ -136,20 +136,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def result_stem(doc: dict[str, Any], ran: list[str], known: list[str], *, scaling: bool, quick: bool) -> str:
+def result_stem(doc: dict[str, Any], ran: list[str], known: list[str], *, scaling: bool) -> str:
     """``<date>-<host>`` for a full run; what a partial run did is added, so it never overwrites the full one.
 
     ``2026-11-26-vm`` (every workload), ``2026-11-26-vm-W2-W4``, ``2026-11-26-vm-PG1-PG2-peers``,
     ``2026-11-26-vm-scaling`` (``--workloads none --scaling``), ``…-quick``.
     """
     parts = [doc["date"], doc["host"]]
-    if ran != known:
+    if set(ran) != set(known):
         parts += ran
-    if doc.get("peers"):
+    if doc["peers"]:
         parts.append("peers")
     if scaling:
         parts.append("scaling")
-    if quick:
+    if doc["quick"]:
         parts.append("quick")
     return "-".join(parts)
 

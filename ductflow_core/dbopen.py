@@ -46,7 +46,6 @@ class Opening:
     """A :func:`connect` running on a thread; :meth:`result` waits for it and returns or raises as it did."""
 
     def __init__(self, path: str | None, config: Mapping[str, Any] | None = None) -> None:
-        self.path = path
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._error: BaseException | None = None
         self._taken = False

@@ -35,7 +35,7 @@ def test_opening_hands_out_a_connection_with_ductflow_defaults() -> None:
         con.close()
 
 
-def test_opening_reraises_duckdbs_refusal_as_a_pipeline_error(tmp_path: Path) -> None:
+def test_opening_reraises_duckdbs_refusal_as_a_pipeline_error() -> None:
     """A setting DuckDB refuses comes out of result() as the same one-line PipelineError as a direct open."""
     opening = Opening(None, {"no_such_setting": 1})
     with pytest.raises(PipelineError, match=r"cannot open the DuckDB database :memory:: .*no_such_setting"):

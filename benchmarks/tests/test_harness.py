@@ -85,14 +85,15 @@ def test_quick_run_writes_well_formed_results(tmp_path: Path) -> None:
 
 def test_a_partial_run_never_takes_the_full_runs_file_name() -> None:
     """Only a run of every workload is named ``<date>-<host>``; a subset, peers, scaling or --quick say so."""
-    doc = {"date": "2026-11-26", "host": "vm", "peers": False}
+    doc = {"date": "2026-11-26", "host": "vm", "peers": False, "quick": False}
     known = ["W1", "W2", "PG1"]
-    assert result_stem(doc, known, known, scaling=False, quick=False) == "2026-11-26-vm"
-    assert result_stem(doc, ["W2"], known, scaling=False, quick=False) == "2026-11-26-vm-W2"
-    assert result_stem(doc, [], known, scaling=True, quick=False) == "2026-11-26-vm-scaling"
-    assert result_stem(doc, known, known, scaling=True, quick=True) == "2026-11-26-vm-scaling-quick"
+    assert result_stem(doc, known, known, scaling=False) == "2026-11-26-vm"
+    assert result_stem(doc, ["PG1", "W1", "W2"], known, scaling=False) == "2026-11-26-vm"
+    assert result_stem(doc, ["W2"], known, scaling=False) == "2026-11-26-vm-W2"
+    assert result_stem(doc, [], known, scaling=True) == "2026-11-26-vm-scaling"
+    assert result_stem({**doc, "quick": True}, known, known, scaling=True) == "2026-11-26-vm-scaling-quick"
     peers = {**doc, "peers": True}
-    assert result_stem(peers, ["PG1"], known, scaling=False, quick=False) == "2026-11-26-vm-PG1-peers"
+    assert result_stem(peers, ["PG1"], known, scaling=False) == "2026-11-26-vm-PG1-peers"
 
 
 def _outcome(name: str, walls: list[float]) -> Outcome:
