@@ -7,7 +7,6 @@ bool, so a wrong type is reported instead of guessed. Errors come back as
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ import cattrs
 import cattrs.cols as cols
 import cattrs.gen
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from .errors import did_you_mean
 
 Path_ = tuple[Any, ...]
 
@@ -211,6 +212,5 @@ def _type_name(cls: Any) -> str:
 
 def unknown_key_message(key: str, known: list[str]) -> str:
     """``unknown key 'prot' (did you mean 'port'?)`` with the closest known key, if any."""
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else (f"; expected one of: {', '.join(known)}" if known else "")
+    hint = did_you_mean(key, known) or (f"; expected one of: {', '.join(known)}" if known else "")
     return f"unknown key {key!r}{hint}"

@@ -6,7 +6,6 @@ code is imported only when a pipeline names its locator, one at a time.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 import inspect
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import installed
-from .errors import PluginError
+from .errors import PluginError, did_you_mean
 from .policy import Policy
 
 if TYPE_CHECKING:
@@ -146,8 +145,7 @@ class Registry:
                 "or DUCTFLOW_DISABLE_PLUGINS"
             )
         names = sorted(self._by_group[CONNECTIONS_GROUP])
-        close = difflib.get_close_matches(locator, names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(locator, names)
         installed = ", ".join(names) if names else "none"
         return f"unknown locator {locator!r}{hint}; installed locators: {installed}"
 
@@ -209,8 +207,7 @@ def import_class(module: str, classname: str, base_dir: Path | None = None, poli
     obj = getattr(mod, classname, None)
     if obj is None:
         names = [n for n, v in vars(mod).items() if inspect.isclass(v)]
-        close = difflib.get_close_matches(classname, names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(classname, names)
         raise PluginError(f"module {module!r} has no class {classname!r}{hint}")
     return check_connection_class(obj, f"{module}.{classname}")
 

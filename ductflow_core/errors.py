@@ -6,6 +6,8 @@ in a plugin, and the CLI keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class DuctflowError(Exception):
     """Base of every user-facing error; the CLI prints it as one line.
@@ -61,6 +63,15 @@ class RunInterrupted(DuctflowError):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'csv'?)`` when one of ``choices`` is close to ``word``, else the empty string."""
+    # Imported here: only a failing run pays for difflib.
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _describe(exc: BaseException) -> str:

@@ -6,14 +6,13 @@ Every error names the file, the line, the stage and the key path inside it:
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from . import _convert, where, yamlsource
-from .errors import PipelineError
+from .errors import PipelineError, did_you_mean
 from .models import STAGE_CLASSES, Settings, Stage, Stages
 
 Path_ = tuple[Any, ...]
@@ -119,8 +118,7 @@ def _stage(ctx: _Context, raw: Any, index: int) -> Stage:
         raise ctx.error(path, f"missing key 'kind' (one of {', '.join(STAGE_CLASSES)})")
     kind = raw["kind"]
     if not isinstance(kind, str) or kind not in STAGE_CLASSES:
-        close = difflib.get_close_matches(str(kind), list(STAGE_CLASSES), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(str(kind), STAGE_CLASSES)
         choices = ", ".join(STAGE_CLASSES)
         raise ctx.error((*path, "kind"), f"unknown stage kind {kind!r}; expected one of {choices}{hint}")
     data = dict(raw)

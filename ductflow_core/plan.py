@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import sqlscan
-from .errors import PipelineError
+from .errors import PipelineError, did_you_mean
 from .models import SinkStage, SqlStage, Stage, Stages, TransformStage
 
 ErrorFactory = Callable[[tuple[Any, ...], str], PipelineError]
@@ -149,10 +149,7 @@ def _check_input(
 
 
 def _no_stage(name: str, by_name: dict[str, Stage]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(by_name), n=1)
-    return f"no stage is called {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    return f"no stage is called {name!r}{did_you_mean(name, by_name)}"
 
 
 def order(pipeline: Stages, error: ErrorFactory | None = None) -> list[str]:

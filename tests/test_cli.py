@@ -184,6 +184,16 @@ def test_validate_scans_sql_without_importing_duckdb(cli: Cli, tmp_path: Path) -
     assert "duckdb" not in imported
 
 
+def test_valid_pipeline_spares_error_only_imports(cli: Cli, tmp_path: Path) -> None:
+    """Validating a correct pipeline never imports difflib, which only "did you mean" hints need."""
+    write(tmp_path, f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=1)}}}\n")
+    proc = cli("validate", "pipeline.yaml", python_flags=["-X", "importtime"])
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "import time:" in line}
+    assert "ductflow_core.loader" in imported
+    assert "difflib" not in imported
+
+
 def test_validate_parse_sql_reports_duckdb_syntax_errors(cli: Cli, tmp_path: Path) -> None:
     """With --parse-sql, validate reports DuckDB's own syntax error, which a lexical scan cannot see."""
     write(

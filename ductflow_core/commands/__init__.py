@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from collections.abc import Callable
 
 from ..errors import DuctflowError
@@ -16,6 +15,8 @@ def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespa
         return command(args)
     except DuctflowError as exc:
         if getattr(args, "verbose", False):
+            import traceback
+
             print(_mask(args, traceback.format_exc()), end="", file=sys.stderr)
         print(f"error: {_mask(args, str(exc))}", file=sys.stderr)
         return exc.exit_code
