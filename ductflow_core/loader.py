@@ -125,15 +125,24 @@ def _stage(ctx: _Context, raw: Any, index: int) -> Stage:
     if "from" in data:
         data["from_"] = data.pop("from")
     if isinstance(data.get("connection"), dict):
-        data["connection"] = _short_form(data["connection"])
+        data["connection"] = _short_form(ctx, data["connection"], (*path, "connection"))
     if isinstance(data.get("show"), bool):
         data["show"] = 10 if data["show"] else 0
     return _structure(ctx, data, STAGE_CLASSES[kind], path)
 
 
-def _short_form(conn: dict[str, Any]) -> dict[str, Any]:
+def _short_form(ctx: _Context, conn: dict[str, Any], path: Path_) -> dict[str, Any]:
     """``kind: csv`` means ``kind: CustomConnection`` with ``locator: csv``."""
     kind = conn.get("kind", "CustomConnection")
+    if isinstance(kind, str) and kind != "CustomConnection" and ("module" in conn or "classname" in conn):
+        # A locator that is not installed falls back to module/classname; taking a misspelt
+        # `CustomConnection` for a locator would hide the typo behind that fallback.
+        hint = did_you_mean(kind, ["CustomConnection"])
+        raise ctx.error(
+            (*path, "kind"),
+            f"with 'module' and 'classname', kind is 'CustomConnection', got {kind!r}{hint}; "
+            "name a plugin to prefer over them in 'locator:'",
+        )
     if isinstance(kind, str) and kind != "CustomConnection" and "locator" not in conn:
         conn = {**conn, "kind": "CustomConnection", "locator": kind}
     elif "kind" not in conn:
