@@ -5,8 +5,9 @@ Rules, in the order a reader of a pipeline expects them:
 * a sink reads ``from`` (default: the nearest table-making stage before it);
 * a transform waits for every earlier stage its SQL names, and for ``from``
   when given; naming none, it waits for the stage before it;
-* an ``sql`` stage is a sequence point: it waits for the stage before it, and
-  the stage after it waits for it (DDL before a sink, ANALYZE after one);
+* an ``sql`` stage is a barrier: it waits for every stage before it, and every
+  stage after it waits for it (DDL before the sinks below it, ANALYZE after
+  the sinks above it);
 * ``after:`` adds explicit waits to any stage.
 """
 
@@ -42,6 +43,8 @@ def dependencies(pipeline: Stages) -> dict[str, set[str]]:
     stages = pipeline.stages
     deps: dict[str, set[str]] = {s.name: set(s.after) for s in stages}
     lowered = {s.name.lower(): s.name for s in stages}
+    barrier: str | None = None
+    since_barrier: list[Stage] = []
     for i, stage in enumerate(stages):
         mine = deps[stage.name]
         if isinstance(stage, SinkStage):
@@ -59,10 +62,14 @@ def dependencies(pipeline: Stages) -> dict[str, set[str]]:
             if not found and i > 0:
                 found.add(stages[i - 1].name)
             mine |= found
-        if isinstance(stage, SqlStage) and i > 0:
-            mine.add(stages[i - 1].name)
-        if i > 0 and isinstance(stages[i - 1], SqlStage):
-            mine.add(stages[i - 1].name)
+        if barrier is not None:
+            mine.add(barrier)
+        if isinstance(stage, SqlStage):
+            # Waiting for the stages since the previous barrier covers the rest through it.
+            mine.update(s.name for s in since_barrier)
+            barrier, since_barrier = stage.name, []
+        else:
+            since_barrier.append(stage)
     return deps
 
 

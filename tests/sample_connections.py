@@ -34,8 +34,11 @@ class Collect(Connection):
     received: ClassVar[dict] = {}
     batch_size: int = 4
     mode: Literal["append", "replace"] = "replace"
+    delay: float = 0.0
 
     async def sink(self, from_name: str) -> int:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         rel = await self.c.sql(f"SELECT * FROM {self.c.quote(from_name)} ORDER BY 1")
         rows: list[dict] = []
         async for batch in rel.record_batches(self.batch_size):

@@ -68,6 +68,21 @@ def test_sql_stages_are_sequence_points(ductflow_run: Run) -> None:
     assert sc.Recorder.queries == [("first", "q1"), ("ddl", "CREATE TABLE x (i INT)"), ("second", "q2")]
 
 
+def test_sql_stage_is_a_barrier_for_every_stage(ductflow_run: Run) -> None:
+    """An sql stage waits for a slow sink two stages above it, and a tap two stages below waits for it."""
+    outcome = ductflow_run(
+        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
+        f"- {{name: slow, kind: sink, from: nums, connection: {conn('Collect', delay=1)}}}\n"
+        f"- {{name: fast, kind: sink, from: nums, connection: {conn('Collect')}}}\n"
+        f"- {{name: analyze, kind: sql, query: ANALYZE, connection: {conn('Recorder')}}}\n"
+        f"- {{name: other, kind: tap, connection: {conn('Numbers', rows=1)}}}\n"
+        f"- {{name: late, kind: tap, query: q, connection: {conn('Recorder')}}}\n"
+    )
+    order = [r.name for r in outcome.results]
+    assert order.index("slow") < order.index("analyze") < order.index("other")
+    assert order.index("analyze") < order.index("late")
+
+
 def test_show_prints_schema_and_rows(ductflow_run: Run) -> None:
     """``show: 2`` prints the stage's fields and its first two rows."""
     outcome = ductflow_run(f"- {{name: nums, kind: tap, show: 2, connection: {conn('Numbers', rows=5)}}}\n")
