@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from .discovery import Registry, default_registry
-from .errors import PipelineError
+from .errors import PipelineError, did_you_mean
 from .models import Stages
 from .plugins import Hooks, make_plugin_manager
 from .resolve import Resolved, resolve_pipeline
@@ -53,9 +53,10 @@ def _resolve(pipeline: Stages, registry: Registry | None, stages: Iterable[str] 
     names = None
     if stages is not None:
         stages = list(stages)
+        known = [s.name for s in pipeline.stages]
         for name in stages:
-            if name not in {s.name for s in pipeline.stages}:
-                raise PipelineError(f"{pipeline.source}: no stage is called {name!r}")
+            if name not in known:
+                raise PipelineError(f"{pipeline.source}: no stage is called {name!r}{did_you_mean(name, known)}")
         names = plan.select(pipeline, stages)
     return resolve_pipeline(pipeline, registry or default_registry(), names)
 

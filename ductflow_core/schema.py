@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 
 from . import api, plan
-from .errors import PipelineError
 from .models import Field, Stages
 from .output import Output
 from .plugins import Hooks, make_plugin_manager
@@ -23,11 +22,9 @@ def _quiet() -> Output:
 
 async def stage_schema(pipeline: Stages, name: str, *, database: str | None = None) -> list[Field]:
     """Fields of stage ``name``: its table's after running what it needs, or its connection's ``show_schema``."""
-    if name not in {s.name for s in pipeline.stages}:
-        raise PipelineError(f"{pipeline.source}: no stage is called {name!r}")
+    resolved = api.validate(pipeline, stages=[name])  # also refuses an unknown stage name
     stage = pipeline[name]
     needed = plan.select(pipeline, [name])
-    resolved = api.validate(pipeline, stages=[name])
     db = api.open_database(pipeline, database)
     try:
         run = RunContext(pipeline, db, Hooks(make_plugin_manager()), resolved, _quiet())

@@ -64,7 +64,7 @@ def test_validate_runs_nothing(cli: Cli, tmp_path: Path) -> None:
     )
     proc = cli("validate", "pipeline.yaml")
     assert proc.returncode == 0, proc.stderr
-    assert "valid: 1 stages, 1 connections resolved" in proc.stdout
+    assert "valid: 1 stage, 1 connection resolved" in proc.stdout
     assert not (tmp_path / "run.duckdb").exists()
 
 
@@ -101,6 +101,28 @@ def test_schema_prints_a_stage_fields(cli: Cli, tmp_path: Path) -> None:
     proc = cli("schema", "pipeline.yaml", "t")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["n", "BIGINT", "label", "VARCHAR"]
+
+
+def test_schema_says_when_a_stage_has_no_fields(cli: Cli, tmp_path: Path) -> None:
+    """schema of a sink whose connection reports no fields says so on stderr and prints no field lines."""
+    write(
+        tmp_path,
+        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
+        f"- {{name: out, kind: sink, connection: {conn('Collect')}}}\n",
+    )
+    proc = cli("schema", "pipeline.yaml", "out")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == "stage 'out' reports no fields\n"
+
+
+def test_unknown_stage_names_get_a_hint(cli: Cli, tmp_path: Path) -> None:
+    """run --stage and schema with a misspelt stage name fail with exit 2 and suggest the stage meant."""
+    write(tmp_path, f"- {{name: numbers, kind: tap, connection: {conn('Numbers', rows=3)}}}\n")
+    expected = "error: pipeline.yaml: no stage is called 'numbrs' (did you mean 'numbers'?)\n"
+    for args in (("run", "--stage", "numbrs", "pipeline.yaml"), ("schema", "pipeline.yaml", "numbrs")):
+        proc = cli(*args)
+        assert (proc.returncode, proc.stderr) == (2, expected)
 
 
 def test_plugins_json_lists_installed_locators(cli: Cli) -> None:

@@ -17,6 +17,7 @@ def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Print ``name  type`` per field of the stage."""
     import asyncio
+    import sys
 
     from .. import api, schema
     from ..startup import resume
@@ -25,6 +26,9 @@ def main(args: argparse.Namespace) -> int:
     args.secrets = pipeline.secrets
     resume()
     fields = asyncio.run(schema.stage_schema(pipeline, args.stage, database=args.database))
+    if not fields:
+        # On stderr: stdout stays one line per field for scripts.
+        print(f"stage {args.stage!r} reports no fields", file=sys.stderr)
     width = max((len(f.name) for f in fields), default=0)
     for f in fields:
         print(f"{f.name.ljust(width)}  {f.type}{'' if f.nullable else ' NOT NULL'}")

@@ -32,5 +32,9 @@ def main(args: argparse.Namespace) -> int:
         from ..render_pipeline import dump_masked
 
         print(dump_masked(pipeline), end="")
-    print(f"{pipeline.source}: valid: {len(pipeline.stages)} stages, {len(resolved)} connections resolved")
+    stages, connections = len(pipeline.stages), len(resolved)
+    print(
+        f"{pipeline.source}: valid: {stages} stage{'s' if stages != 1 else ''}, "
+        f"{connections} connection{'s' if connections != 1 else ''} resolved"
+    )
     return 0
