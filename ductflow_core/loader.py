@@ -150,6 +150,10 @@ def _short_form(ctx: _Context, conn: dict[str, Any], path: Path_) -> dict[str, A
     return conn
 
 
+def _yaml_keys(path: Path_) -> Path_:
+    return tuple("from" if part == "from_" else part for part in path)
+
+
 def _structure(ctx: _Context, data: dict[str, Any], cls: type[Any], path: Path_) -> Any:
     try:
         return _convert.structure(data, cls)
@@ -158,7 +162,8 @@ def _structure(ctx: _Context, data: dict[str, Any], cls: type[Any], path: Path_)
         if not problems:  # pragma: no cover - a converter failure we cannot explain
             raise
         # A misspelt key usually explains a "missing" one, so it is the one to report.
-        sub, message = min(problems, key=lambda p: (not p[1].startswith("unknown key"), ctx.line((*path, *p[0])) or 0))
-        sub = tuple("from" if part == "from_" else part for part in sub)
-        extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        first = min(problems, key=lambda p: (not p[1].startswith("unknown key"), ctx.line((*path, *p[0])) or 0))
+        sub, message = _yaml_keys(first[0]), first[1]
+        others = dict.fromkeys(where.dotted(_yaml_keys(p[0])) for p in problems if p is not first)
+        extra = f" (also wrong: {', '.join(others)})" if others else ""
         raise ctx.error((*path, *sub), message + extra) from None

@@ -11,6 +11,7 @@ from .discovery import Registry, import_class
 from .errors import PipelineError, PluginError
 from .models import CustomConnection, Stage, Stages
 from .params import ParamsInvalid, check_params
+from .where import dotted
 
 
 @attrs.frozen
@@ -40,7 +41,8 @@ def resolve_connection(pipeline: Stages, stage: Stage, registry: Registry) -> Re
         params = check_params(cls, spec.params)
     except ParamsInvalid as exc:
         path, message = exc.errors[0]
-        more = f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""
+        others = dict.fromkeys(dotted(("connection", "params", *p)) for p, _ in exc.errors[1:])
+        more = f" (also wrong: {', '.join(others)})" if others else ""
         raise PipelineError(pipeline.error_text(stage.name, ("connection", "params", *path), message + more)) from None
     problem = _constructor_refuses(cls, params)
     if problem:

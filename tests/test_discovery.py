@@ -171,6 +171,10 @@ def test_params_are_checked_whichever_subset_is_set(tmp_path: Path, params: str,
             "{kind: CustomConnection, module: sample_connections, classname: Numbers, params: {rowz: 1}}",
             "connection.params.rowz: unknown key 'rowz' (did you mean 'rows'?)",
         ),
+        (
+            "{kind: CustomConnection, module: sample_connections, classname: Numbers, params: {rows: x, delay: y}}",
+            "connection.params.rows: expected int, got 'x' (also wrong: connection.params.delay)",
+        ),
         ("{kind: CustomConnection}", "a connection needs a 'locator'"),
     ],
 )

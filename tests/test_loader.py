@@ -93,6 +93,11 @@ BAD = [
         "pipeline.yaml:3: stage 'a': conection: unknown key 'conection' (did you mean 'connection'?)",
     ),
     (
+        "- name: a\n  kind: tap\n  connection: {kind: csv, config: {timeout: soon, batch_size: many}}\n",
+        "pipeline.yaml:3: stage 'a': connection.config.timeout: expected a number, got 'soon' "
+        "(also wrong: connection.config.batch_size)",
+    ),
+    (
         "- name: a\n  kind: tap\n  connection:\n    kind: CustomConection\n    module: m\n    classname: C\n",
         "pipeline.yaml:4: stage 'a': connection.kind: with 'module' and 'classname', kind is 'CustomConnection', "
         "got 'CustomConection' (did you mean 'CustomConnection'?)",
