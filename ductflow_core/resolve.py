@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Any
 
 import attrs
@@ -80,7 +81,9 @@ def _locator_key(pipeline: Stages, index: int, spec: CustomConnection) -> tuple[
     if not spec.locator and not (spec.module and spec.classname):
         return ("connection",)
     lines = pipeline.lines
-    for key in ("locator", "module", "classname", "kind"):
+    # A module that imported leaves the class to blame (missing, not a Connection, sync methods).
+    blamed = "classname" if spec.module in sys.modules else "module"
+    for key in ("locator", blamed, "kind"):
         if ("stages", index, "connection", key) in lines and (key != "module" or not spec.locator):
             return ("connection", key)
     return ("connection",)
