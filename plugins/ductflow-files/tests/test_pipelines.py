@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -64,13 +65,28 @@ def test_plugin_is_installed_under_its_locators() -> None:
     found = {
         ep.name: ep.load()
         for ep in entry_points(group="ductflow.connections")
-        if ep.value.startswith("ductflow_files:")
+        if ep.value.startswith("ductflow_files.")
     }
     assert found == {
         "csv": ductflow_files.CsvConnection,
         "parquet": ductflow_files.ParquetConnection,
         "json": ductflow_files.JsonConnection,
     }
+
+
+def test_a_locator_imports_only_its_own_module() -> None:
+    """Loading the parquet locator imports the Parquet connection and neither the CSV nor the JSON one."""
+    code = (
+        "import sys\n"
+        "from importlib.metadata import entry_points\n"
+        "(ep,) = [e for e in entry_points(group='ductflow.connections') if e.name == 'parquet']\n"
+        "ep.load()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ductflow_files.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(ast.literal_eval(out))
+    assert "ductflow_files.parquetfile" in loaded
+    assert not loaded & {"ductflow_files.csvfile", "ductflow_files.jsonfile"}
 
 
 def test_cli_runs_a_pipeline_from_another_folder(project: Path, tmp_path: Path) -> None:
