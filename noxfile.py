@@ -54,10 +54,13 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy over the core package."""
+    """mypy over the core package, then over each plugin's package."""
     _install_all(session)
     session.install("mypy", "types-PyYAML")
     session.run("mypy", "--config-file", str(ROOT / "pyproject.toml"))
+    for plugin in PLUGINS:
+        inits = sorted(plugin.glob("ductflow_*/__init__.py")) + sorted(plugin.glob("src/ductflow_*/__init__.py"))
+        session.run("mypy", "--ignore-missing-imports", "--check-untyped-defs", *(str(i.parent) for i in inits))
 
 
 @nox.session

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from .base import FileConnection
 from .sqltext import reader_call
@@ -92,9 +92,8 @@ class CsvConnection(FileConnection):
             return options
         if len(found) != 1 or not found[0][7]:
             return options
-        delim, quote, escape, new_line, comment, skip, header, columns, date_format, timestamp_format = (
-            "" if value == _NONE_FOUND else value for value in found[0]
-        )
+        sniffed: list[Any] = ["" if value == _NONE_FOUND else value for value in found[0]]
+        delim, quote, escape, new_line, comment, skip, header, columns, date_format, timestamp_format = sniffed
         pinned = {key: value for key, value in options.items() if key not in ("sample_size", "all_varchar")}
         pinned.update(
             auto_detect=False,
