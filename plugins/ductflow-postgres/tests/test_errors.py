@@ -126,8 +126,11 @@ async def _terminate_when_running(dsn: str, marker: str) -> int:
     for _ in range(400):
         killed = scalar(
             dsn,
+            # Only this test's database: other runs on the same server must not lose their sessions, nor stand
+            # in for the session this test means to end.
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'ductflow' "
-            f"AND state = 'active' AND query LIKE '%{marker}%' AND pid <> pg_backend_pid()",
+            f"AND datname = current_database() AND state = 'active' AND query LIKE '%{marker}%' "
+            "AND pid <> pg_backend_pid()",
         )
         if killed:
             return killed

@@ -68,7 +68,7 @@ async def test_server_gone_while_the_reader_streams(db, pg_dsn):
         killed = scalar(
             pg_dsn,
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'ductflow' "
-            "AND query LIKE '%gone_mid_stream%' AND pid <> pg_backend_pid()",
+            "AND datname = current_database() AND query LIKE '%gone_mid_stream%' AND pid <> pg_backend_pid()",
         )
         if killed:
             break
