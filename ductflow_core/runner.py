@@ -112,6 +112,7 @@ async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exa
     ordered = [n for n in plan.order(pipeline) if n in wanted]
     finished = {name: asyncio.Event() for name in ordered}
     results: list[StageResult] = []
+    stopping = False
 
     async def one(name: str) -> None:
         for dep in deps[name]:
@@ -120,8 +121,13 @@ async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exa
         stage = pipeline[name]
         try:
             result = await run.hooks.run_stage(stage, run)
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError as exc:
+            if stopping:
+                raise
+            # Not the run stopping it: the stage awaited something cancelled under it (a closing pool, say).
+            # Taken as success, it would report a stage that never finished and leave its readers waiting.
+            cause = RuntimeError("cancelled from inside the stage (it awaited a future someone else cancelled)")
+            raise StageFailed(name, run.where(stage), cause, pipeline.location(name)) from exc
         except Exception as exc:
             raise StageFailed(name, run.where(stage), exc, pipeline.location(name)) from exc
         results.append(result)
@@ -136,6 +142,7 @@ async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exa
         error = exc
         raise
     finally:
+        stopping = True
         await _cancel_all(tasks, run.database)
         run.hooks.run_end(pipeline, results, error)
     return results
@@ -153,9 +160,13 @@ async def _first_failure(tasks: Sequence[asyncio.Future[Any]]) -> None:
 
 async def _cancel_all(tasks: Sequence[asyncio.Future[Any]], database: Database) -> None:
     live = [t for t in tasks if not t.done()]
-    if not live:
-        return
-    database.interrupt_all()
-    for task in live:
-        task.cancel()
-    await asyncio.gather(*live, return_exceptions=True)
+    if live:
+        database.interrupt_all()
+        for task in live:
+            task.cancel()
+        await asyncio.gather(*live, return_exceptions=True)
+    # Only the first failure is reported. Retrieving the others keeps asyncio from logging them at exit
+    # ("Task exception was never retrieved"), unmasked, secrets and all.
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()

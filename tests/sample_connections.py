@@ -83,6 +83,15 @@ class Failing(Connection):
         raise ConnectorError("the source refused the request")
 
 
+class CancelledUnder(Connection):
+    """A tap that awaits a future something else has cancelled, as a closing connection pool might."""
+
+    async def tap(self, query: str | None = None) -> None:
+        future = asyncio.get_running_loop().create_future()
+        future.cancel()
+        await future
+
+
 class NoTable(Connection):
     """A tap that forgets to create its table."""
 

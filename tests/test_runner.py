@@ -101,6 +101,30 @@ def test_failing_stage_names_stage_class_and_cause(ductflow_run: Run) -> None:
     )
 
 
+def test_a_stage_cancelled_from_inside_fails_the_run(ductflow_run: Run) -> None:
+    """A tap whose awaited future is cancelled under it fails the run instead of passing for finished."""
+    with pytest.raises(StageFailed) as info:
+        ductflow_run(
+            f"- {{name: a, kind: tap, connection: {conn('CancelledUnder')}}}\n"
+            "- {name: b, kind: transform, sql: SELECT * FROM a}\n"
+        )
+    expected = "stage 'a' (sample_connections.CancelledUnder) failed: RuntimeError: cancelled from inside"
+    assert expected in str(info.value)
+
+
+def test_every_failure_is_retrieved(ductflow_run: Run, caplog: pytest.LogCaptureFixture) -> None:
+    """When two stages fail, the one not reported is still retrieved, so asyncio logs no unread task error."""
+    import gc
+
+    with pytest.raises(StageFailed):
+        ductflow_run(
+            f"- {{name: a, kind: tap, connection: {conn('Failing')}}}\n"
+            f"- {{name: b, kind: tap, connection: {conn('Failing', bug='true')}}}\n"
+        )
+    gc.collect()
+    assert "never retrieved" not in caplog.text
+
+
 def test_failure_cancels_concurrent_stages(ductflow_run: Run) -> None:
     """When one stage fails, a long stage running beside it is cancelled rather than waited for."""
     import time
