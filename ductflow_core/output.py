@@ -51,7 +51,9 @@ class Output:
             if rel is not None:
                 columns = rel.columns
                 rows = await rel.fetchall()
-        masked = [tuple(self.mask(v) if isinstance(v, str) else v for v in row) for row in rows]
+        # Every cell as text, masked before render_table cuts it short: a secret inside a struct, or cut in
+        # half, would not be found whole in the finished text.
+        masked = [tuple(v if v is None else self.mask(str(v)) for v in row) for row in rows]
         text = render_show(stage.name, fields, columns, masked)
         async with self._lock:
             self.out.write(self.mask(text))

@@ -91,6 +91,16 @@ def test_secret_from_env_never_printed(cli: Cli, tmp_path: Path) -> None:
     assert "***" in proc.stdout
 
 
+def test_secret_in_a_long_or_nested_cell_never_printed(cli: Cli, tmp_path: Path) -> None:
+    """A secret inside a struct cell longer than a cell's width is masked whole, not cut and shown in part."""
+    write(tmp_path, "- {name: t, kind: transform, show: 1, sql: \"SELECT {'token': '${API_TOKEN}'} AS cred\"}\n")
+    secret = "tok_live_9f8e7d6c5b4a3210ffeeddccbbaa9988"
+    proc = cli("run", "pipeline.yaml", env={"API_TOKEN": secret})
+    assert proc.returncode == 0, proc.stderr
+    assert secret[:12] not in proc.stdout + proc.stderr
+    assert "{'token': '***'}" in proc.stdout
+
+
 def test_schema_prints_a_stage_fields(cli: Cli, tmp_path: Path) -> None:
     """schema prints the fields of a transform after running the taps it needs."""
     write(
