@@ -36,6 +36,15 @@ def server_cause(exc: BaseException) -> str:
     return f"{line} (SQLSTATE {sqlstate.group(1)})" if sqlstate else line
 
 
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE a driver error carries, from its attribute or its text."""
+    code = getattr(exc, "sqlstate", None)
+    if isinstance(code, str) and code:
+        return code
+    found = _SQLSTATE.search(str(exc))
+    return found.group(1) if found else None
+
+
 def scrub(message: str, secrets: Iterable[str]) -> str:
     """``message`` with every secret replaced by ``***``."""
     for secret in secrets:

@@ -24,7 +24,7 @@ import pyarrow as pa
 from ductflow_core.errors import ConnectorError
 
 from .client import Target, connect, rollback, table_columns
-from .errors import connector_error
+from .errors import connector_error, sqlstate
 from .names import TableName, quote_ident
 from .types import ColumnPlan, PgColumn, pg_columns_for_duck, plan_columns, relabel_batch
 
@@ -105,7 +105,8 @@ def _write(
     try:
         cur.execute(_insert_sql(table, stage, plans, existing, merge_key))
     except Exception as exc:
-        if merge_key and "ON CONFLICT" in str(exc):
+        # 42P10: no unique index matches ON CONFLICT. The driver's text echoes the SQL, so it cannot tell.
+        if merge_key and sqlstate(exc) == "42P10":
             keys = ", ".join(merge_key)
             raise ConnectorError(f"mode: merge needs a primary key or unique index on ({keys}) in {table}") from None
         raise

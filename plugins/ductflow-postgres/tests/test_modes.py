@@ -112,6 +112,17 @@ async def test_merge_without_unique_key_says_so(make, db, pg_dsn):
     assert fetch(pg_dsn, "SELECT * FROM loose") == [(1, "x")]
 
 
+async def test_merge_reports_the_servers_own_reason(make, db, pg_dsn):
+    """A merge whose source repeats a key fails with the server's reason, not a claim that the index is missing."""
+    execute(pg_dsn, "CREATE TABLE dup (id bigint PRIMARY KEY, label text)", "INSERT INTO dup VALUES (1, 'x')")
+    await _source(db, [(1, "a"), (1, "b")])
+    with pytest.raises(ConnectorError) as info:
+        await make(table="dup", mode="merge", primary_key=["id"]).sink("src")
+    assert "cannot affect row a second time" in str(info.value)
+    assert "needs a primary key" not in str(info.value)
+    assert fetch(pg_dsn, "SELECT * FROM dup") == [(1, "x")]
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -137,6 +148,7 @@ def test_merge_needs_primary_key(make):
         ('"Odd Schema"."we""ird; name"', "Odd Schema", 'we"ird; name'),
         ("analytics.Orders", "analytics", "orders"),
         ('"Mixed"', None, "Mixed"),
+        ("ÄBC", None, "Äbc"),  # PostgreSQL folds only A-Z
     ],
 )
 async def test_qualified_and_quoted_names(make, db, pg_dsn, spec, schema, table):
