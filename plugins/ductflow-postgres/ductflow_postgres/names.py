@@ -6,6 +6,9 @@ import attrs
 from ductflow_core import sqlnames
 from ductflow_core.errors import ConnectorError
 
+# PostgreSQL folds only A-Z in an unquoted name (in UTF-8 databases): ÄBC is the table Äbc.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
 
 def quote_ident(name: str) -> str:
     """Return ``name`` as a double-quoted identifier; any character is safe except NUL, which is refused."""
@@ -76,7 +79,7 @@ def parse_table_name(text: str) -> TableName:
             start = i
             while i < n and text[i] not in '."':
                 i += 1
-            part = text[start:i].strip().lower()
+            part = text[start:i].strip().translate(_ASCII_LOWER)
             if '"' in text[start : i + 1] and i < n and text[i] == '"':
                 raise ConnectorError(f"table name {text!r} has a quote inside an unquoted part")
         if not part:
