@@ -56,12 +56,22 @@ def make_target(
         parts = urlsplit(dsn)
         if parts.password:
             secrets += [parts.password, unquote(parts.password)]
+        # An unencoded @ in the password: Python splits the netloc at the last @, libpq at the first, and a
+        # refused host name then carries the rest of the password. Mask what either reading takes for it.
+        first_userinfo = parts.netloc.split("@", 1)[0] if "@" in parts.netloc else ""
+        libpq_password = first_userinfo.partition(":")[2]
+        if libpq_password:
+            secrets += [libpq_password, unquote(libpq_password)]
+            secrets += [piece for piece in parts.netloc.rsplit("@", 1)[0].split("@")[1:] if piece]
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         if "password" in params:
             secrets += [params["password"], quote(params["password"], safe="")]
-        params.setdefault("connect_timeout", str(connect_timeout))
-        params.setdefault("application_name", APPLICATION_NAME)
-        return Target(urlunsplit(parts._replace(query=urlencode(params))), tuple(secrets))
+        defaults = {"connect_timeout": str(connect_timeout), "application_name": APPLICATION_NAME}
+        # The user's own query text is kept as written: decoding and re-encoding it turned %20 into +,
+        # which libpq does not read as a space.
+        added = urlencode({k: v for k, v in defaults.items() if k not in params})
+        query = "&".join(part for part in (parts.query, added) if part)
+        return Target(urlunsplit(parts._replace(query=query)), tuple(secrets))
     match = _KV_PASSWORD.search(dsn)
     if match:
         secrets.append(match.group(1).strip("'"))

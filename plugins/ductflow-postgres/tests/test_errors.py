@@ -71,6 +71,16 @@ async def test_bad_host(make):
     assert "could not translate host name" in _assert_one_clean_line(info.value)
 
 
+async def test_password_with_a_bare_at_sign_is_not_shown(make):
+    """A DSN password with an unencoded @ (libpq reads the rest as host) is masked in the error, every piece of it."""
+    conn = make(name="t", dsn="postgresql://someone:Wr0ng@Pa55word@127.0.0.1:5433/postgres", query="SELECT 1")
+    with pytest.raises(ConnectorError) as info:
+        await conn.tap(None)
+    text = _assert_one_clean_line(info.value)
+    assert "Wr0ng" not in text
+    assert "Pa55word" not in text
+
+
 async def test_bad_password(make, pg_dsn, roles):
     """A wrong password is reported as a failed authentication, and neither password is shown."""
     wrong = PASSWORD + "-wrong"
@@ -80,6 +90,14 @@ async def test_bad_password(make, pg_dsn, roles):
     text = _assert_one_clean_line(info.value)
     assert "password authentication failed" in text
     assert wrong not in text
+
+
+async def test_dsn_query_text_is_kept_as_written(make, db, pg_dsn):
+    """A DSN whose query string holds percent-encoded spaces (options=-c%20…) connects with that setting applied."""
+    sep = "&" if "?" in pg_dsn else "?"
+    dsn = f"{pg_dsn}{sep}options=-c%20work_mem%3D7MB"
+    await make(name="wm", dsn=dsn, query="SELECT current_setting('work_mem') AS w").tap(None)
+    assert await (await db.sql("SELECT w FROM wm")).fetchall() == [("7MB",)]
 
 
 async def test_right_password_connects(make, db, pg_dsn, roles):
