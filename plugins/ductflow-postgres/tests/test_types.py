@@ -203,6 +203,13 @@ async def test_unmappable_postgres_type_names_the_column(make, pg_dsn):
         await make(name="geo", table="geo").tap(None)
 
 
+@pytest.mark.parametrize("query", ["SELECT 7 AS a, 'x' AS a", "SELECT 1.25::numeric(5,2) AS a, 2 AS a"])
+async def test_repeated_column_name_is_refused(make, db, query):
+    """A query returning two columns of one name fails naming it, rather than copying the first into the second."""
+    with pytest.raises(ConnectorError, match=r"the query returns two columns named 'a'"):
+        await make(name="dup", query=query).tap(None)
+
+
 async def test_unmappable_duckdb_type_names_the_column(make, db, pg_dsn):
     """A DuckDB STRUCT column stops the sink with an error naming the column, and no table is left behind."""
     await db.execute("CREATE TABLE nested AS SELECT 1 AS id, {'a': 1} AS rec")
