@@ -52,13 +52,7 @@ def dependencies(pipeline: Stages) -> dict[str, set[str]]:
             if source:
                 mine.add(source)
         elif isinstance(stage, TransformStage):
-            earlier = {s.name for s in stages[:i]}
-            named = sqlscan.names(stage.sql)  # outside strings and comments
-            found = {n for n in earlier if n in named} | {
-                lowered[n] for n in named if n in lowered and lowered[n] in earlier
-            }
-            if stage.from_:
-                found.add(stage.from_)
+            found = _transform_reads(stages, i, stage, lowered)
             if not found and i > 0:
                 found.add(stages[i - 1].name)
             mine |= found
@@ -73,15 +67,38 @@ def dependencies(pipeline: Stages) -> dict[str, set[str]]:
     return deps
 
 
-def consumers(pipeline: Stages) -> dict[str, set[str]]:
-    """``{stage: stages that read its table}`` (``sql`` ordering and ``after:`` do not count as reading)."""
-    readers: dict[str, set[str]] = {s.name: set() for s in pipeline.stages}
-    deps = dependencies(pipeline)
-    ordering_only = {s.name for s in pipeline.stages if isinstance(s, SqlStage)}
-    for stage in pipeline.stages:
-        if isinstance(stage, (SinkStage, TransformStage)):
-            for dep in deps[stage.name] - ordering_only - set(stage.after):
-                readers[dep].add(stage.name)
+def _transform_reads(stages: list[Stage], index: int, stage: TransformStage, lowered: dict[str, str]) -> set[str]:
+    """The earlier stages a transform's SQL names (outside strings and comments), and its ``from``."""
+    earlier = {s.name for s in stages[:index]}
+    named = sqlscan.names(stage.sql)
+    found = {n for n in earlier if n in named} | {lowered[n] for n in named if n in lowered and lowered[n] in earlier}
+    if stage.from_:
+        found.add(stage.from_)
+    return found
+
+
+def consumers(pipeline: Stages, running: Iterable[str] | None = None) -> dict[str, set[str]]:
+    """``{stage: stages that read its table}``, among the stages ``running`` (default: all).
+
+    Only a sink's input and what a transform's SQL names (or its ``from``) count as reading; ordering alone
+    (``after:``, ``sql`` barriers, the wait on the stage above) does not. Counting a reader that never
+    reads would leave a stream unread and its table missing; one not counted only costs a table.
+    """
+    stages = pipeline.stages
+    among = {s.name for s in stages} if running is None else set(running)
+    readers: dict[str, set[str]] = {s.name: set() for s in stages}
+    lowered = {s.name.lower(): s.name for s in stages}
+    for i, stage in enumerate(stages):
+        if stage.name not in among:
+            continue
+        reads: set[str] = set()
+        if isinstance(stage, SinkStage):
+            source = input_of(pipeline, stage)
+            reads = {source} if source else set()
+        elif isinstance(stage, TransformStage):
+            reads = _transform_reads(stages, i, stage, lowered)
+        for name in reads:
+            readers[name].add(stage.name)
     return readers
 
 
@@ -98,8 +115,8 @@ def materialization(pipeline: Stages, readers: dict[str, set[str]] | None = None
     ``materialize:`` decides when given. Otherwise a stage read by exactly one
     other stage, and not shown, stays a view: its data then flows straight
     from the source into its reader, read once, never held whole. A stage
-    read twice, read by nobody (its table is the result), shown, or stacked on
-    :data:`VIEW_CHAIN_LIMIT` views is a table.
+    read twice, read by nobody (its table is the result), shown, read by a
+    sink that is shown, or stacked on :data:`VIEW_CHAIN_LIMIT` views is a table.
     """
     readers = consumers(pipeline) if readers is None else readers
     deps = dependencies(pipeline)
@@ -114,7 +131,9 @@ def materialization(pipeline: Stages, readers: dict[str, set[str]] | None = None
         if explicit is not None:
             table = bool(explicit)
         else:
-            table = bool(stage.show) or len(readers[name]) != 1 or below >= VIEW_CHAIN_LIMIT
+            # A sink's show: reads its input again after writing it.
+            shown_again = any(isinstance(pipeline[r], SinkStage) and pipeline[r].show for r in readers[name])
+            table = bool(stage.show) or shown_again or len(readers[name]) != 1 or below >= VIEW_CHAIN_LIMIT
         tables[name] = table
         depth[name] = 0 if table else below + 1
     return tables

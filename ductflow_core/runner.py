@@ -17,6 +17,7 @@ from . import plan
 from .errors import StageFailed
 from .models import Stage, Stages
 from .resolve import Resolved
+from .sqlnames import quote_ident
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -50,23 +51,35 @@ class RunContext:
     tables: dict[str, bool] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self.readers = plan.consumers(self.pipeline)
+        self.running(None)
+
+    def running(self, names: Iterable[str] | None) -> None:
+        """Decide tables and views for a run of ``names`` only: a stage whose reader is not run is a table."""
+        self.readers = plan.consumers(self.pipeline, names)
         self.tables = plan.materialization(self.pipeline, self.readers)
 
     def materialized(self, stage: Stage) -> bool:
         """Whether the stage makes a table rather than a view (see :func:`ductflow_core.plan.materialization`)."""
         return self.tables[stage.name]
 
-    def facade_for(self, stage: Stage) -> StageDatabase:
+    async def facade_for(self, stage: Stage) -> StageDatabase:
         """The DuckDB facade the stage runs on.
 
         A stage reading a view-like stage runs on that stage's facade: objects a
         tap registered (a stream of Arrow batches, say) are visible there only.
+        Reading two such stages, it can have one facade only; a second source
+        its facade cannot see is first copied into a table on its own facade.
         """
-        for source in sorted(n for n, readers in self.readers.items() if stage.name in readers):
-            if source in self.kept:
-                return self.kept.pop(source)
-        return self.database.facade()
+        sources = sorted(n for n, readers in self.readers.items() if stage.name in readers and n in self.kept)
+        if not sources:
+            return self.database.facade()
+        facade = self.kept.pop(sources[0])
+        for name in sources[1:]:
+            other = self.kept.pop(name)
+            if await facade.relation_kind(name) is None:
+                # The source's own name resolves to its cursor-bound object there; the table lands in main.
+                await other.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM {quote_ident(name)}")
+        return facade
 
     def keep(self, stage: Stage, facade: StageDatabase) -> None:
         """Hold a view-like stage's facade for the stage that reads it."""
@@ -110,6 +123,7 @@ async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exa
     else:
         wanted = set(names) if exact else plan.select(pipeline, names)
     ordered = [n for n in plan.order(pipeline) if n in wanted]
+    run.running(wanted)
     finished = {name: asyncio.Event() for name in ordered}
     results: list[StageResult] = []
     stopping = False

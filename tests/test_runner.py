@@ -83,6 +83,48 @@ def test_sql_stage_is_a_barrier_for_every_stage(ductflow_run: Run) -> None:
     assert order.index("analyze") < order.index("late")
 
 
+STREAM = f"- {{name: a, kind: tap, connection: {conn('Stream', rows=300)}}}\n"
+
+
+def test_a_stream_read_by_a_transform_that_also_waits_for_it(ductflow_run: Run) -> None:
+    """A stream named in one transform's SQL and in another's ``after:`` is read twice, so it becomes a table."""
+    outcome = ductflow_run(
+        STREAM + "- {name: x, kind: transform, sql: SELECT count(*) AS n FROM a, after: [a]}\n"
+        "- {name: y, kind: transform, sql: SELECT sum(i) AS s FROM a}\n"
+    )
+    assert outcome.rows("SELECT n FROM x") == [(300,)]
+    assert outcome.rows("SELECT s FROM y") == [(sum(range(300)),)]
+
+
+def test_a_stream_nobody_reads_is_kept_as_a_table(ductflow_run: Run) -> None:
+    """A transform naming no stage only waits for the stream above it; the stream's rows stay as its table."""
+    outcome = ductflow_run(STREAM + "- {name: b, kind: transform, sql: SELECT 42 AS answer}\n")
+    assert outcome.rows("SELECT count(*) FROM a") == [(300,)]
+
+
+def test_a_shown_sink_reads_a_table_not_a_spent_stream(ductflow_run: Run) -> None:
+    """A sink with ``show:`` reads its input twice (write, then sample), so that input is a table."""
+    outcome = ductflow_run(STREAM + f"- {{name: out, kind: sink, show: 2, connection: {conn('CountRows')}}}\n")
+    assert outcome.result("out").rows == 300
+    assert "first 2 rows:" in outcome.stdout
+
+
+def test_a_transform_joins_two_streams(ductflow_run: Run) -> None:
+    """A transform reading two streamed taps sees both, though each stream lives on its own tap's cursor."""
+    outcome = ductflow_run(
+        STREAM + f"- {{name: b, kind: tap, connection: {conn('Stream', rows=200)}}}\n"
+        "- {name: j, kind: transform, sql: SELECT count(*) AS n FROM a JOIN b USING (i)}\n"
+    )
+    assert outcome.rows("SELECT n FROM j") == [(200,)]
+
+
+def test_a_selected_stage_whose_reader_is_not_run_is_a_table(ductflow_run: Run) -> None:
+    """``--stage a`` runs the stream without its reader, so its rows are stored rather than left unread."""
+    outcome = ductflow_run(STREAM + "- {name: total, kind: transform, sql: SELECT sum(i) AS s FROM a}\n", stages=["a"])
+    assert [r.name for r in outcome.results] == ["a"]
+    assert outcome.rows("SELECT count(*) FROM a") == [(300,)]
+
+
 def test_show_prints_schema_and_rows(ductflow_run: Run) -> None:
     """``show: 2`` prints the stage's fields and its first two rows."""
     outcome = ductflow_run(f"- {{name: nums, kind: tap, show: 2, connection: {conn('Numbers', rows=5)}}}\n")

@@ -21,7 +21,7 @@ def ductflow_run_stage(stage: Stage, run: RunContext) -> Awaitable[StageResult]:
 
 async def _run(stage: Stage, run: RunContext) -> StageResult:
     started = time.perf_counter()
-    facade = run.facade_for(stage)
+    facade = await run.facade_for(stage)
     if isinstance(stage, TransformStage):
         rows = await _transform(stage, run, facade)
         if stage.show:
