@@ -24,9 +24,19 @@ def tap_into_duckdb(duck: Any, target: Target, query: str, table: TableName | No
     try:
         with con.cursor() as cur:
             reader, select = _open_reader(cur, query, table, target)
-            return _load(duck, reader, select, dest, target, table)
+            rows = _load(duck, reader, select, dest, target, table)
+        _commit(con, target, table)
+        return rows
     finally:
         con.close()
+
+
+def _commit(con: Any, target: Target, table: TableName | None) -> None:
+    # A query run as given may change data (UPDATE … RETURNING): its effects stand once its rows are all read.
+    try:
+        con.commit()
+    except Exception as exc:
+        raise connector_error(f"reading {table or 'query'} failed", exc, target.secrets) from None
 
 
 def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) -> tuple[Any, str]:
@@ -116,6 +126,7 @@ def _owned(reader: Any, cur: Any, con: Any, target: Target, table: TableName | N
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
+                _commit(con, target, table)
                 return
             except Exception as exc:
                 raise connector_error(f"reading {table or 'query'} failed", exc, target.secrets) from None

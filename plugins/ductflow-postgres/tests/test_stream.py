@@ -85,3 +85,18 @@ async def test_stream_of_missing_table_fails_at_tap_time(db, pg_dsn):
     with pytest.raises(ConnectorError, match='relation "missing_for_stream" does not exist'):
         await _stream(db, pg_dsn, "nothing", table="missing_for_stream").tap(None)
     assert await db.relation_kind("nothing") is None
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+async def test_a_query_that_changes_data_commits_once_read(make, db, pg_dsn, materialize):
+    """A tap query run as given (UPDATE … RETURNING) keeps its change once its rows are read, as a table or a stream."""
+    counters = f"counters_{materialize}".lower()
+    execute(pg_dsn, f"CREATE TABLE {counters} (id int, hits int)", f"INSERT INTO {counters} VALUES (1, 0)")
+    query = f"UPDATE {counters} SET hits = hits + 1 RETURNING id, hits"
+    if materialize:
+        await make(name="claimed", query=query).tap(None)
+    else:
+        await _stream(db, pg_dsn, "claimed", query=query).tap(None)
+    assert await (await db.sql("SELECT id, hits FROM claimed")).fetchall() == [(1, 1)]
+    assert await _sessions_drop_to_zero(pg_dsn) == 0
+    assert scalar(pg_dsn, f"SELECT hits FROM {counters}") == 1
