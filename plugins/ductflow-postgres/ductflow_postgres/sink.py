@@ -25,7 +25,8 @@ from ductflow_core.errors import ConnectorError
 
 from .client import Target, connect, rollback, table_columns
 from .errors import connector_error, sqlstate
-from .names import TableName, quote_ident
+from .names import TableName, quote_ident, quote_literal
+from .tap import STREAMING
 from .types import ColumnPlan, PgColumn, pg_columns_for_duck, plan_columns, relabel_batch
 
 
@@ -49,7 +50,14 @@ def sink_from_duckdb(
     con = connect(target)
     try:
         with con.cursor() as cur:
-            rows = _write(duck, cur, source, src_cols, table, mode, primary_key, batch_size, replace_strategy)
+            drained = _drain_if_streamed(duck, cur, source, table, mode)
+            try:
+                rows = _write(
+                    duck, cur, drained or source, src_cols, table, mode, primary_key, batch_size, replace_strategy
+                )
+            finally:
+                if drained:
+                    duck.execute(f"DROP TABLE IF EXISTS {quote_ident(drained)}")
         con.commit()
         return rows
     except Exception as exc:
@@ -111,6 +119,26 @@ def _write(
             raise ConnectorError(f"mode: merge needs a primary key or unique index on ({keys}) in {table}") from None
         raise
     return rows
+
+
+def _drain_if_streamed(duck: Any, cur: Any, source: str, table: TableName, mode: str) -> str | None:
+    """Copy ``source`` into a DuckDB temporary table when a streaming tap of this process locks ``table``.
+
+    Read, transformed and written back with ``replace``, the table is still locked by the tap's session while
+    its stream is read: the sink's TRUNCATE or DROP would wait for that lock, and the stream for the sink.
+    Reading the source out first ends the stream and frees the lock. Returns the copy's name, or ``None``.
+    """
+    if mode != "replace" or not STREAMING:
+        return None
+    pids = ", ".join(str(int(pid)) for pid in sorted(STREAMING))
+    cur.execute(
+        f"SELECT count(*) FROM pg_locks WHERE relation = to_regclass({quote_literal(table.sql)}) AND pid IN ({pids})"
+    )
+    if not cur.fetchone()[0]:
+        return None
+    drained = f"__ductflow_drained_{uuid.uuid4().hex}"
+    duck.execute(f"CREATE TEMPORARY TABLE {quote_ident(drained)} AS SELECT * FROM {quote_ident(source)}")
+    return drained
 
 
 def _create_sql(table: TableName, columns: list[PgColumn], primary_key: list[str] | None) -> str:

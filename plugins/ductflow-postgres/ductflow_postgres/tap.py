@@ -100,6 +100,11 @@ def _load(duck: Any, reader: pa.RecordBatchReader, select: str, dest: str, targe
     return int(duck.execute(f"SELECT count(*) FROM {quote_ident(dest)}").fetchall()[0][0])
 
 
+#: Server process ids of this process's sessions that are streaming a tap. Each holds its tables' locks until
+#: its stream is read out; a sink that must lock one of them exclusively drains its source first (see sink.py).
+STREAMING: set[int] = set()
+
+
 def tap_as_stream(duck: Any, target: Target, query: str, table: TableName | None, dest: str) -> None:
     """Leave ``dest`` as a temporary view over the live result, for the one stage that reads it.
 
@@ -109,17 +114,22 @@ def tap_as_stream(duck: Any, target: Target, query: str, table: TableName | None
     con = connect(target)
     try:
         cur = con.cursor()
+        cur.execute("SELECT pg_backend_pid()")
+        pid = int(cur.fetchone()[0])
         reader, select = _open_reader(cur, query, table, target)
     except BaseException:
         con.close()
         raise
-    stream = pa.RecordBatchReader.from_batches(reader.schema, _owned(reader, cur, con, target, table))
+    STREAMING.add(pid)
+    stream = pa.RecordBatchReader.from_batches(reader.schema, _owned(reader, cur, con, target, table, pid))
     source = f"__ductflow_pg_stream_{uuid.uuid4().hex}"
     duck.register(source, stream)
     duck.execute(f"CREATE OR REPLACE TEMPORARY VIEW {quote_ident(dest)} AS SELECT {select} FROM {quote_ident(source)}")
 
 
-def _owned(reader: Any, cur: Any, con: Any, target: Target, table: TableName | None) -> Iterator[pa.RecordBatch]:
+def _owned(
+    reader: Any, cur: Any, con: Any, target: Target, table: TableName | None, pid: int
+) -> Iterator[pa.RecordBatch]:
     # The generator owns the driver objects: they close when it ends, fails, or is collected unread.
     try:
         while True:
@@ -135,3 +145,4 @@ def _owned(reader: Any, cur: Any, con: Any, target: Target, table: TableName | N
         for closable in (reader, cur, con):
             with contextlib.suppress(Exception):
                 closable.close()
+        STREAMING.discard(pid)

@@ -141,3 +141,29 @@ def test_ductflow_run_copies_postgres_to_postgres_streaming(pg_dsn, tmp_path):
     )
     assert differ == [(0,)]
     assert fetch(pg_dsn, "SELECT count(*) FROM copies.rows_copy") == [(30000,)]
+
+
+def test_a_table_read_and_replaced_in_one_run(pg_dsn, tmp_path):
+    """Streaming a table, transforming it and replacing the same table finishes, with the transformed rows."""
+    execute(
+        pg_dsn,
+        "CREATE TABLE dedupe AS SELECT g % 1000 AS id FROM generate_series(1, 50000) g",
+    )
+    pipeline = tmp_path / "dedupe.yaml"
+    pipeline.write_text(
+        "- name: rows\n  kind: tap\n  connection:\n    kind: postgres\n"
+        '    params: {dsn: "${PG_DSN}", table: dedupe}\n'
+        "- name: distinct_rows\n  kind: transform\n  sql: SELECT DISTINCT id FROM rows\n"
+        "- name: out\n  kind: sink\n  connection:\n    kind: postgres\n"
+        '    params: {dsn: "${PG_DSN}", table: dedupe, mode: replace}\n'
+    )
+    done = subprocess.run(
+        [*_cli(), "run", str(pipeline)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PG_DSN": pg_dsn},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert fetch(pg_dsn, "SELECT count(*), count(DISTINCT id) FROM dedupe") == [(1000, 1000)]
