@@ -143,13 +143,17 @@ def check_references(pipeline: Stages, error: ErrorFactory) -> None:
     """Raise for a duplicate name, a ``from``/``after`` naming nothing or no table, a sink with no input, a cycle."""
     seen: dict[str, int] = {}
     for i, stage in enumerate(pipeline.stages):
-        if stage.name in seen:
-            first = pipeline.lines.get(("stages", seen[stage.name], "name"))
+        # DuckDB table names ignore case: `orders` and `Orders` would be one table.
+        key = stage.name.casefold()
+        if key in seen:
+            other = pipeline.stages[seen[key]].name
+            first = pipeline.lines.get(("stages", seen[key], "name"))
+            same = "" if other == stage.name else f" (DuckDB's table names ignore case: it clashes with {other!r})"
             raise error(
                 ("stages", i, "name"),
-                f"duplicate stage name {stage.name!r}; the first is at {pipeline.source}:{first}",
+                f"duplicate stage name {stage.name!r}{same}; the first is at {pipeline.source}:{first}",
             )
-        seen[stage.name] = i
+        seen[key] = i
     by_name = {s.name: s for s in pipeline.stages}
     for i, stage in enumerate(pipeline.stages):
         source = getattr(stage, "from_", None)

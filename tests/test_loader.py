@@ -117,6 +117,11 @@ BAD = [
         "pipeline.yaml:4: stage 'a': name: duplicate stage name 'a'; the first is at",
     ),
     (
+        "- {name: orders, kind: tap, connection: {kind: csv}}\n- {name: Orders, kind: tap, connection: {kind: csv}}\n",
+        "pipeline.yaml:2: stage 'Orders': name: duplicate stage name 'Orders' (DuckDB's table names ignore case: "
+        "it clashes with 'orders'); the first is at",
+    ),
+    (
         "- name: a\n  kind: tap\n  connection: {kind: csv}\n- name: b\n  kind: sink\n  from: c\n"
         "  connection: {kind: csv}\n",
         "pipeline.yaml:6: stage 'b': from: no stage is called 'c'",
