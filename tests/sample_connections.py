@@ -92,6 +92,13 @@ class CancelledUnder(Connection):
         await future
 
 
+class DriverTimeout(Connection):
+    """A tap whose driver gives up on its own, with a TimeoutError of its own."""
+
+    async def tap(self, query: str | None = None) -> None:
+        raise TimeoutError("login to db.example.com timed out")
+
+
 class NoTable(Connection):
     """A tap that forgets to create its table."""
 

@@ -167,6 +167,24 @@ def test_every_failure_is_retrieved(ductflow_run: Run, caplog: pytest.LogCapture
     assert "never retrieved" not in caplog.text
 
 
+def _with_timeout(classname: str, limit: float, **params: object) -> str:
+    return conn(classname, **params).replace("params:", f"config: {{timeout: {limit}}}, params:")
+
+
+def test_config_timeout_stops_a_slow_tap(ductflow_run: Run) -> None:
+    """A tap running past ``config.timeout`` fails naming the limit."""
+    with pytest.raises(StageFailed) as info:
+        ductflow_run(f"- {{name: slow, kind: tap, connection: {_with_timeout('Sleeper', 0.3, seconds=2)}}}\n")
+    assert str(info.value).endswith("failed: tap timed out after 0.3 s (config.timeout)")
+
+
+def test_a_drivers_own_timeout_is_not_blamed_on_config_timeout(ductflow_run: Run) -> None:
+    """A TimeoutError the connection raises well inside ``config.timeout`` is reported as itself."""
+    with pytest.raises(StageFailed) as info:
+        ductflow_run(f"- {{name: t, kind: tap, connection: {_with_timeout('DriverTimeout', 60)}}}\n")
+    assert str(info.value).endswith("failed: TimeoutError: login to db.example.com timed out")
+
+
 def test_failure_cancels_concurrent_stages(ductflow_run: Run) -> None:
     """When one stage fails, a long stage running beside it is cancelled rather than waited for."""
     import time
