@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import duckdb
 
 from .dbopen import connect
-from .errors import ConnectorError
+from .errors import ConnectorError, PipelineError
 from .models import Field
 from .sqlnames import quote_ident
 
@@ -51,7 +51,15 @@ class Database:
         self.path = path
         self._con = connection if connection is not None else connect(path, config)
         if allowed_directories is not None or allowed_paths is not None:
-            self._lock_down(allowed_directories or [], allowed_paths or [])
+            try:
+                self._lock_down(allowed_directories or [], allowed_paths or [])
+            except duckdb.Error as exc:
+                self._con.close()
+                # duckdb: settings that shut external access or the configuration before the sandbox is set.
+                raise PipelineError(
+                    f"sandbox: cannot be applied with these duckdb: settings ({str(exc).splitlines()[0]}); "
+                    "leave enable_external_access and lock_configuration to the sandbox"
+                ) from None
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ductflow-db")
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._guard = threading.Lock()

@@ -141,6 +141,16 @@ def test_sandbox_is_locked(ductflow_run: Run) -> None:
     assert outcome.rows("SELECT ext, locked FROM t") == [(False, True)]
 
 
+@pytest.mark.parametrize("setting", ["enable_external_access: false", "lock_configuration: true"])
+def test_sandbox_with_settings_that_forestall_it_is_one_error(ductflow_run: Run, setting: str) -> None:
+    """duckdb: settings that shut what the sandbox must still set give a pipeline error, not a DuckDB traceback."""
+    with pytest.raises(PipelineError, match="sandbox: cannot be applied with these duckdb: settings"):
+        ductflow_run(
+            f"duckdb: {{{setting}}}\nsandbox: {{allowed_directories: [data]}}\nstages:\n"
+            "  - {name: t, kind: transform, sql: SELECT 1 AS x}\n"
+        )
+
+
 def test_transform_with_a_second_statement_is_refused(ductflow_run: Run) -> None:
     """A transform whose SQL carries a second statement fails at load, before anything runs."""
     pattern = r"pipeline\.yaml:2: stage 't': sql: a transform is one SELECT query; found 2 statement\(s\): SELECT, DROP"
