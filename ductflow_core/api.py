@@ -137,14 +137,20 @@ async def arun(
         resolved = _resolve(pipeline, registry, names)
         pm = pm or make_plugin_manager(registry=registry)
         output = output or Output(secrets=pipeline.secrets)
+        path = database_path(pipeline, database)
+        # A database file not made yet is made only for a pipeline that passes every check.
+        parsed_first = path is not None and opening is None and not Path(path).exists()
+        if parsed_first:
+            check_transforms(pipeline, duckdb_statement_kinds())
         db = open_database(pipeline, database, opening=opening)
     except BaseException:
         if opening is not None:
             opening.discard()
         raise
     try:
-        # Parsed on the run's own database: opening a second one just to parse costs ~50 ms.
-        check_transforms(pipeline, db.statement_kinds)
+        if not parsed_first:
+            # Parsed on the run's own database: opening a second one just to parse costs ~50 ms.
+            check_transforms(pipeline, db.statement_kinds)
         run = RunContext(pipeline, db, Hooks(pm), resolved, output)
         return await run_stages(run, names)
     finally:

@@ -81,6 +81,15 @@ def test_failed_validation_creates_no_database_file(tmp_path: Path) -> None:
     assert not database.exists()
 
 
+def test_a_transform_that_does_not_parse_creates_no_database_file(tmp_path: Path) -> None:
+    """A run stopped by a transform DuckDB cannot parse leaves no new DuckDB file behind either."""
+    pipeline = api.load("- {name: t, kind: transform, sql: SELEC 1}\n")
+    database = tmp_path / "run.duckdb"
+    with pytest.raises(PipelineError, match="syntax error"):
+        api.run(pipeline, database=str(database))
+    assert not database.exists()
+
+
 def test_failed_validation_releases_an_existing_database(tmp_path: Path) -> None:
     """A run that fails before using an early-opened database closes it: a new connection with other
     settings can open the file, and its data is untouched."""
