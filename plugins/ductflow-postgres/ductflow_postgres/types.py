@@ -312,7 +312,24 @@ def _plan(name: str, duck_type: str, col: PgColumn) -> ColumnPlan:
         expr = f"unhex(replace(CAST(CAST({q} AS UUID) AS VARCHAR), '-', '')) AS {q}"
         return ColumnPlan(name, expr, col.sql_type, staged=False, relabel="uuid")
     duck = direct + ("[]" if col.is_array else "")
+    zoned = _across_zones(q, duck_type.upper(), direct) if not col.is_array else None
+    if zoned is not None:
+        return ColumnPlan(name, f"{zoned} AS {q}", col.sql_type, staged=False, relabel=relabel)
     return ColumnPlan(name, f"CAST({q} AS {duck}) AS {q}", col.sql_type, staged=False, relabel=relabel)
+
+
+def _across_zones(q: str, source: str, target: str) -> str | None:
+    """Between wall-clock and zoned time, read wall clocks as UTC, not as the zone of the machine running DuckDB.
+
+    A plain CAST would use DuckDB's TimeZone setting, which follows the client's local zone, so the same
+    pipeline would write other instants from another machine. PostgreSQL sessions here run in UTC too.
+    """
+    zoned_source = source == "TIMESTAMP WITH TIME ZONE"
+    if target == "TIMESTAMPTZ" and not zoned_source and (source.startswith("TIMESTAMP") or source == "DATE"):
+        return f"timezone('UTC', CAST({q} AS TIMESTAMP))"
+    if zoned_source and target in ("TIMESTAMP", "DATE"):
+        return f"CAST(timezone('UTC', {q}) AS {target})"
+    return None
 
 
 def relabel_batch(batch: pa.RecordBatch, relabels: dict[str, str]) -> pa.RecordBatch:

@@ -218,6 +218,19 @@ async def test_unmappable_duckdb_type_names_the_column(make, db, pg_dsn):
     assert fetch(pg_dsn, "SELECT to_regclass('nested_out') IS NULL") == [(True,)]
 
 
+async def test_times_cross_zones_as_utc_whatever_duckdbs_zone(make, db, pg_dsn):
+    """Wall-clock and zoned times written into the other kind are read as UTC, not in DuckDB's local zone."""
+    execute(pg_dsn, "CREATE TABLE zoned (a timestamptz, b timestamp, c date)")
+    await db.execute("SET TimeZone = 'America/Los_Angeles'")
+    await db.execute(
+        "CREATE TABLE src_z AS SELECT TIMESTAMP '2024-06-01 12:00' AS a, "
+        "TIMESTAMPTZ '2024-06-01 12:00+00' AS b, TIMESTAMPTZ '2024-06-02 03:00+00' AS c"
+    )
+    await make(table="zoned", mode="append").sink("src_z")
+    same = "SELECT a = '2024-06-01 12:00+00', b = '2024-06-01 12:00', c = '2024-06-02' FROM zoned"
+    assert fetch(pg_dsn, same) == [(True, True, True)]
+
+
 async def test_sink_into_wider_target_types(make, db, pg_dsn):
     """Values go into existing columns of other types (int into bigint, text into uuid and jsonb) by casting."""
     execute(pg_dsn, "CREATE TABLE wider (a bigint, u uuid, j jsonb, n numeric, t text)")
