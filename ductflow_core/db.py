@@ -162,14 +162,17 @@ class StageDatabase:
                     await asyncio.wait_for(asyncio.shield(future), 0.05)
             raise
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run the blocking callable ``fn(*args)`` in a worker thread, in turn with this facade's other calls."""
-        if self._streaming and self._lock.locked():
+    def _refuse_while_streaming(self) -> None:
+        if self._streaming:
             # Waiting would deadlock: the stream holds this cursor until the loop over it ends.
             raise ConnectorError(
                 "this DuckDB facade is busy streaming record_batches(); "
                 "use a second one (c2 = await self.c.cursor()) for other queries inside the loop"
             )
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run the blocking callable ``fn(*args)`` in a worker thread, in turn with this facade's other calls."""
+        self._refuse_while_streaming()
         async with self._lock:
             return await self._in_thread(fn, *args)
 
@@ -286,28 +289,74 @@ class Relation:
         rows = await self._db.run(lambda: self._rel.limit(1).fetchall())
         return rows[0] if rows else None
 
-    async def record_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> AsyncIterator[pyarrow.RecordBatch]:
+    def record_batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> AsyncIterator[pyarrow.RecordBatch]:
         """Stream the result as pyarrow RecordBatches of at most ``batch_size`` rows.
 
         Only one batch is in memory at a time. The facade is held for the whole
-        iteration; other calls on it wait until the stream is done.
+        iteration: another call on it inside the loop fails at once (use a second
+        facade), and it is free again as soon as the loop ends, ``break`` included.
         """
-        async with self._db._lock:
-            reader = await self._db._in_thread(self._rel.to_arrow_reader, batch_size)
-            self._db._streaming = True
-            try:
-                while True:
-                    batch = await self._db._in_thread(_next_batch, reader)
-                    if batch is None:
-                        return
-                    yield batch
-            finally:
-                self._db._streaming = False
-                with contextlib.suppress(Exception):
-                    reader.close()
+        return _BatchStream(self._db, self._rel, batch_size)
 
     def __aiter__(self) -> AsyncIterator[pyarrow.RecordBatch]:
         return self.record_batches()
+
+
+class _BatchStream:
+    """An async iterator over a relation's batches that holds its facade from the first batch to the last.
+
+    A class rather than an async generator: a generator left by ``break`` is closed only later, by a task the
+    event loop schedules, and would keep the facade busy until then; this one lets go when it is dropped.
+    """
+
+    def __init__(self, db: StageDatabase, rel: Any, batch_size: int) -> None:
+        self._db = db
+        self._rel = rel
+        self._batch_size = batch_size
+        self._reader: Any = None
+        self._holding = False
+        self._done = False
+
+    def __aiter__(self) -> _BatchStream:
+        return self
+
+    async def __anext__(self) -> pyarrow.RecordBatch:
+        if self._done:
+            raise StopAsyncIteration
+        try:
+            if not self._holding:
+                self._db._refuse_while_streaming()
+                await self._db._lock.acquire()
+                self._holding = True
+                self._db._streaming = True
+                self._reader = await self._db._in_thread(self._rel.to_arrow_reader, self._batch_size)
+            batch = await self._db._in_thread(_next_batch, self._reader)
+        except BaseException:
+            self.close()
+            raise
+        if batch is None:
+            self.close()
+            raise StopAsyncIteration
+        return batch
+
+    async def aclose(self) -> None:
+        """Stop early and free the facade (what ``contextlib.aclosing`` calls)."""
+        self.close()
+
+    def close(self) -> None:
+        """Free the facade and the reader; safe to call more than once."""
+        self._done = True
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                self._reader.close()
+            self._reader = None
+        if self._holding:
+            self._holding = False
+            self._db._streaming = False
+            self._db._lock.release()
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def _needs(module: str) -> None:

@@ -270,6 +270,44 @@ def test_calling_the_facade_inside_its_own_stream_is_a_clear_error(ductflow_run:
         )
 
 
+def test_a_second_stream_inside_the_first_is_a_clear_error(ductflow_run: Run, ductflow_project: Path) -> None:
+    """Starting record_batches() on a facade already streaming fails with advice instead of hanging."""
+    (ductflow_project / "nested_conn.py").write_text(
+        "from duckflow.connection import Connection\n\n"
+        "class Nested(Connection):\n"
+        "    async def sink(self, from_name):\n"
+        "        rel = await self.c.sql(f'SELECT * FROM {self.c.quote(from_name)}')\n"
+        "        async for _ in rel.record_batches(10):\n"
+        "            async for _ in rel.record_batches(10):\n"
+        "                pass\n"
+    )
+    with pytest.raises(StageFailed, match=r"busy streaming record_batches\(\); use a second one"):
+        ductflow_run(
+            f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
+            "- name: out\n  kind: sink\n"
+            "  connection: {kind: CustomConnection, module: nested_conn, classname: Nested}\n"
+        )
+
+
+def test_leaving_a_stream_with_break_frees_the_facade(ductflow_run: Run, ductflow_project: Path) -> None:
+    """After ``break`` out of record_batches(), the same facade answers the next query at once."""
+    (ductflow_project / "peek_first.py").write_text(
+        "from duckflow.connection import Connection\n\n"
+        "class PeekFirst(Connection):\n"
+        "    async def sink(self, from_name):\n"
+        "        rel = await self.c.sql(f'SELECT * FROM {self.c.quote(from_name)}')\n"
+        "        async for _ in rel.record_batches(1):\n"
+        "            break\n"
+        "        return await self.c.count(from_name)\n"
+    )
+    outcome = ductflow_run(
+        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
+        "- name: out\n  kind: sink\n"
+        "  connection: {kind: CustomConnection, module: peek_first, classname: PeekFirst}\n"
+    )
+    assert outcome.result("out").rows == 3
+
+
 def test_database_in_a_missing_folder_is_a_clean_error(ductflow_run: Run, ductflow_project: Path) -> None:
     """A database: path whose folder does not exist gives a one-line Ductflow error, not a DuckDB traceback."""
     from ductflow_core.errors import PipelineError
