@@ -228,9 +228,29 @@ def tap_expressions(
                 exprs.append(col)
         elif pa.types.is_nested(typ) or pa.types.is_dictionary(typ):
             raise _unmappable(field.name, _pg_type(field))
+        elif pa.types.is_timestamp(typ) and typ.unit == "us":
+            duck = "TIMESTAMPTZ" if typ.tz else "TIMESTAMP"
+            plus, minus = _INFINITE_MICROS
+            exprs.append(
+                f"CASE epoch_us({col}) WHEN {plus} THEN 'infinity'::{duck} WHEN {minus} THEN '-infinity'::{duck} "
+                f"ELSE {col} END AS {col}"
+            )
+        elif pa.types.is_date32(typ):
+            plus, minus = _INFINITE_DAYS
+            exprs.append(
+                f"CASE {col} - DATE '1970-01-01' WHEN {plus} THEN 'infinity'::DATE "
+                f"WHEN {minus} THEN '-infinity'::DATE ELSE {col} END AS {col}"
+            )
         else:
             exprs.append(col)
     return exprs
+
+
+# PostgreSQL's infinity and -infinity are the extreme int64 (timestamps, µs since 2000) and int32 (dates,
+# days since 2000) values; the driver shifts them to 1970 as if they were times, and +infinity wraps around.
+# The results lie far before any time PostgreSQL can hold (4713 BC), so they can only be the infinities.
+_INFINITE_MICROS = ((2**63 - 1 + 946_684_800_000_000) - 2**64, -(2**63) + 946_684_800_000_000)
+_INFINITE_DAYS = ((2**31 - 1 + 10_957) - 2**32, -(2**31) + 10_957)
 
 
 def _unmappable(column: str, pg_type: str) -> ConnectorError:

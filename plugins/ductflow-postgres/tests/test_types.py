@@ -218,6 +218,23 @@ async def test_unmappable_duckdb_type_names_the_column(make, db, pg_dsn):
     assert fetch(pg_dsn, "SELECT to_regclass('nested_out') IS NULL") == [(True,)]
 
 
+async def test_infinite_times_arrive_infinite(make, db, pg_dsn):
+    """PostgreSQL's infinity and -infinity in timestamp, timestamptz and date columns arrive as DuckDB's own."""
+    execute(
+        pg_dsn,
+        "CREATE TABLE valid_to (t timestamp, tz timestamptz, d date)",
+        "INSERT INTO valid_to VALUES ('infinity', 'infinity', 'infinity'), ('-infinity', '-infinity', '-infinity'), "
+        "('2024-01-02 03:04', '2024-01-02 03:04+00', '2024-01-02')",
+    )
+    await make(name="vt", table="valid_to").tap(None)
+    rows = await (await db.sql("SELECT t::VARCHAR, isinf(tz), d::VARCHAR FROM vt ORDER BY t")).fetchall()
+    assert rows == [
+        ("-infinity", True, "-infinity"),
+        ("2024-01-02 03:04:00", False, "2024-01-02"),
+        ("infinity", True, "infinity"),
+    ]
+
+
 async def test_times_cross_zones_as_utc_whatever_duckdbs_zone(make, db, pg_dsn):
     """Wall-clock and zoned times written into the other kind are read as UTC, not in DuckDB's local zone."""
     execute(pg_dsn, "CREATE TABLE zoned (a timestamptz, b timestamp, c date)")
