@@ -125,6 +125,28 @@ def test_a_selected_stage_whose_reader_is_not_run_is_a_table(ductflow_run: Run) 
     assert outcome.rows("SELECT count(*) FROM a") == [(300,)]
 
 
+def test_a_failed_stage_keeps_the_earlier_runs_table(ductflow_run: Run, ductflow_project: Path) -> None:
+    """In a database file, a transform and a tap that fail on the second run leave the first run's tables intact."""
+    import duckdb
+
+    ductflow_run(
+        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=5)}}}\n"
+        "- {name: report, kind: transform, sql: SELECT count(*) AS n FROM nums}\n"
+    )
+    for failing in (
+        f"- {{name: nums, kind: tap, connection: {conn('Failing')}}}\n",
+        "- {name: report, kind: transform, sql: \"SELECT CAST('x' AS INTEGER) AS n\"}\n",
+    ):
+        with pytest.raises(StageFailed):
+            ductflow_run(failing)
+    with duckdb.connect(str(ductflow_project / "run.duckdb")) as con:
+        assert con.execute("SELECT count(*) FROM nums").fetchall() == [(5,)]
+        assert con.execute("SELECT n FROM report").fetchall() == [(5,)]
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '__ductflow%'").fetchall() == [
+            (0,)
+        ]
+
+
 def test_show_prints_schema_and_rows(ductflow_run: Run) -> None:
     """``show: 2`` prints the stage's fields and its first two rows."""
     outcome = ductflow_run(f"- {{name: nums, kind: tap, show: 2, connection: {conn('Numbers', rows=5)}}}\n")

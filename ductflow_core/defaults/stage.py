@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable
 
@@ -22,6 +23,40 @@ def ductflow_run_stage(stage: Stage, run: RunContext) -> Awaitable[StageResult]:
 async def _run(stage: Stage, run: RunContext) -> StageResult:
     started = time.perf_counter()
     facade = await run.facade_for(stage)
+    if not (stage.produces_table and run.database.path is not None):
+        return await _run_kind(stage, run, facade, started)
+    # Only a database file can hold this stage's table from an earlier run. It is set aside, not dropped,
+    # so a stage that fails leaves the earlier run's table as it was.
+    aside = await _set_aside(facade, stage.name)
+    try:
+        result = await _run_kind(stage, run, facade, started)
+    except BaseException:
+        if aside is not None:
+            with contextlib.suppress(Exception):
+                await facade.drop(stage.name)
+                await _rename(facade, aside, stage.name)
+        raise
+    if aside is not None:
+        await facade.drop(aside)
+    return result
+
+
+async def _set_aside(facade: StageDatabase, name: str) -> str | None:
+    if await facade.relation_kind(name) is None:
+        return None
+    aside = f"__ductflow_previous_{name}"
+    await facade.drop(aside)  # left by a run that was killed
+    await _rename(facade, name, aside)
+    return aside
+
+
+async def _rename(facade: StageDatabase, name: str, to: str) -> None:
+    kind = await facade.relation_kind(name)
+    if kind is not None:
+        await facade.execute(f"ALTER {kind.upper()} {quote_ident(name)} RENAME TO {quote_ident(to)}")
+
+
+async def _run_kind(stage: Stage, run: RunContext, facade: StageDatabase, started: float) -> StageResult:
     if isinstance(stage, TransformStage):
         rows = await _transform(stage, run, facade)
         if stage.show:
@@ -33,8 +68,6 @@ async def _run(stage: Stage, run: RunContext) -> StageResult:
         rows = None
         shown_table: str | None = None
         if isinstance(stage, TapStage):
-            if run.database.path is not None:
-                await facade.drop(stage.name)
             rows = await run.hooks.tap(stage, connection, stage.query)
             kind = await facade.relation_kind(stage.name)
             if kind is None:
@@ -61,8 +94,6 @@ async def _run(stage: Stage, run: RunContext) -> StageResult:
 async def _transform(stage: TransformStage, run: RunContext, facade: StageDatabase) -> int | None:
     # The SQL was parsed as one query before the run started (api.arun -> transforms.check_transforms).
     as_view = not run.materialized(stage)
-    if run.database.path is not None:  # only a kept file can hold a table of this name from an earlier run
-        await facade.drop(stage.name)
     if as_view:
         await facade.execute(f"CREATE VIEW {quote_ident(stage.name)} AS {stage.sql}")
         return None
