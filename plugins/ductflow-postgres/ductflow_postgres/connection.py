@@ -27,7 +27,7 @@ class PostgresConnection(Connection):
 
     dsn: str | None = None
     host: str | None = None
-    port: int = 5432
+    port: int | None = None  # 5432 unless given
     user: str | None = None
     password: str | None = None
     dbname: str | None = None
@@ -41,8 +41,10 @@ class PostgresConnection(Connection):
 
     def init(self) -> None:
         """Check the params that only make sense together, before anything connects."""
-        if self.dsn is not None and any(v is not None for v in (self.host, self.user, self.password, self.dbname)):
-            raise ConnectorError("give either dsn or host/user/password/dbname, not both")
+        separate = (self.host, self.port, self.user, self.password, self.dbname)
+        if self.dsn is not None and any(v is not None for v in separate):
+            # A port (or user…) given next to a DSN would be ignored without a word: the DSN says it all.
+            raise ConnectorError("give either dsn or host/port/user/password/dbname, not both")
         if self.dsn is None and self.host is None:
             raise ConnectorError("give dsn, or host (with user, password and dbname as needed)")
         if self.mode not in ("append", "replace", "merge", "create"):
@@ -59,7 +61,7 @@ class PostgresConnection(Connection):
             raise ConnectorError("give either table or query, not both")
         self._table = parse_table_name(self.table) if self.table is not None else None
         target = make_target(
-            self.dsn, self.host, self.port, self.user, self.password, self.dbname, self.connect_timeout
+            self.dsn, self.host, self.port or 5432, self.user, self.password, self.dbname, self.connect_timeout
         )
         timeout = self.config.timeout if self.config is not None else None
         # The core abandons a call after config.timeout, but a thread blocked in the driver cannot be stopped from

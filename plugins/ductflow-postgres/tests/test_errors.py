@@ -181,10 +181,11 @@ async def test_server_gone_mid_sink(make, db, pg_dsn):
     assert scalar(pg_dsn, "SELECT to_regclass('gone_sink') IS NULL")
 
 
-def test_both_dsn_and_host_refused(make):
-    """Giving a DSN and host params together is refused when the connection is built."""
-    with pytest.raises(ConnectorError, match="either dsn or host"):
-        make(host="localhost")
+@pytest.mark.parametrize("extra", [{"host": "localhost"}, {"port": 5555}])
+def test_both_dsn_and_host_refused(make, extra):
+    """Giving a DSN and a host or port param together is refused when the connection is built."""
+    with pytest.raises(ConnectorError, match="either dsn or host/port"):
+        make(**extra)
 
 
 def test_tap_without_table_or_query(make):
