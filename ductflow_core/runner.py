@@ -123,7 +123,8 @@ async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exa
     else:
         wanted = set(names) if exact else plan.select(pipeline, names)
     ordered = [n for n in plan.order(pipeline) if n in wanted]
-    run.running(wanted)
+    if len(wanted) != len(pipeline.stages):
+        run.running(wanted)
     finished = {name: asyncio.Event() for name in ordered}
     results: list[StageResult] = []
     stopping = False
