@@ -274,60 +274,43 @@ def test_connection_conn_gives_cfg_and_locator(ductflow_run: Run, ductflow_proje
     assert outcome.rows("SELECT * FROM p") == [("Peek", 5555, "peek_conn:Peek")]
 
 
-def test_calling_the_facade_inside_its_own_stream_is_a_clear_error(ductflow_run: Run, ductflow_project: Path) -> None:
-    """A query on the facade that is streaming record_batches() fails with advice instead of hanging."""
-    (ductflow_project / "reentrant_conn.py").write_text(
+def _sink_running(ductflow_run: Run, project: Path, body: str) -> RunOutcome:
+    """Run three numbers into a sink whose ``sink()`` is ``body``, with ``rel`` the relation of its input."""
+    lines = "".join(f"        {line}\n" for line in body.splitlines())
+    # A module name of its own per body: one imported by an earlier test stays in sys.modules.
+    module = f"body_conn_{abs(hash(body))}"
+    (project / f"{module}.py").write_text(
         "from duckflow.connection import Connection\n\n"
-        "class Reenter(Connection):\n"
+        "class Body(Connection):\n"
         "    async def sink(self, from_name):\n"
-        "        rel = await self.c.sql(f'SELECT * FROM {self.c.quote(from_name)}')\n"
-        "        async for _ in rel.record_batches(10):\n"
-        "            await self.c.sql('SELECT 1')\n"
+        "        rel = await self.c.sql(f'SELECT * FROM {self.c.quote(from_name)}')\n" + lines
     )
-    with pytest.raises(StageFailed, match=r"busy streaming record_batches\(\); use a second one"):
-        ductflow_run(
-            f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
-            "- name: out\n  kind: sink\n"
-            "  connection: {kind: CustomConnection, module: reentrant_conn, classname: Reenter}\n"
-        )
+    return ductflow_run(
+        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
+        f"- {{name: out, kind: sink, connection: {{kind: CustomConnection, module: {module}, classname: Body}}}}\n"
+    )
 
 
-def test_a_second_stream_inside_the_first_is_a_clear_error(ductflow_run: Run, ductflow_project: Path) -> None:
-    """Starting record_batches() on a facade already streaming fails with advice instead of hanging."""
-    (ductflow_project / "nested_conn.py").write_text(
-        "from duckflow.connection import Connection\n\n"
-        "class Nested(Connection):\n"
-        "    async def sink(self, from_name):\n"
-        "        rel = await self.c.sql(f'SELECT * FROM {self.c.quote(from_name)}')\n"
-        "        async for _ in rel.record_batches(10):\n"
-        "            async for _ in rel.record_batches(10):\n"
-        "                pass\n"
-    )
+@pytest.mark.parametrize(
+    "body",
+    [
+        "async for _ in rel.record_batches(10):\n    await self.c.sql('SELECT 1')",
+        "async for _ in rel.record_batches(10):\n    async for _ in rel.record_batches(10):\n        pass",
+    ],
+    ids=["query", "second-stream"],
+)
+def test_using_the_facade_inside_its_own_stream_is_a_clear_error(
+    ductflow_run: Run, ductflow_project: Path, body: str
+) -> None:
+    """A query, or a second stream, on the facade that is streaming record_batches() fails with advice, not a hang."""
     with pytest.raises(StageFailed, match=r"busy streaming record_batches\(\); use a second one"):
-        ductflow_run(
-            f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
-            "- name: out\n  kind: sink\n"
-            "  connection: {kind: CustomConnection, module: nested_conn, classname: Nested}\n"
-        )
+        _sink_running(ductflow_run, ductflow_project, body)
 
 
 def test_leaving_a_stream_with_break_frees_the_facade(ductflow_run: Run, ductflow_project: Path) -> None:
     """After ``break`` out of record_batches(), the same facade answers the next query at once."""
-    (ductflow_project / "peek_first.py").write_text(
-        "from duckflow.connection import Connection\n\n"
-        "class PeekFirst(Connection):\n"
-        "    async def sink(self, from_name):\n"
-        "        rel = await self.c.sql(f'SELECT * FROM {self.c.quote(from_name)}')\n"
-        "        async for _ in rel.record_batches(1):\n"
-        "            break\n"
-        "        return await self.c.count(from_name)\n"
-    )
-    outcome = ductflow_run(
-        f"- {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n"
-        "- name: out\n  kind: sink\n"
-        "  connection: {kind: CustomConnection, module: peek_first, classname: PeekFirst}\n"
-    )
-    assert outcome.result("out").rows == 3
+    body = "async for _ in rel.record_batches(1):\n    break\nreturn await self.c.count(from_name)"
+    assert _sink_running(ductflow_run, ductflow_project, body).result("out").rows == 3
 
 
 def test_database_in_a_missing_folder_is_a_clean_error(ductflow_run: Run, ductflow_project: Path) -> None:
