@@ -137,9 +137,9 @@ async def arun(
         resolved = _resolve(pipeline, registry, names)
         pm = pm or make_plugin_manager(registry=registry)
         output = output or Output(secrets=pipeline.secrets)
-        path = database_path(pipeline, database)
-        # A database file not made yet is made only for a pipeline that passes every check.
-        parsed_first = path is not None and opening is None and not Path(path).exists()
+        # begin_database leaves only a file not made yet unopened; it is made only for a pipeline
+        # that passes every check, so its transforms are parsed first, without it.
+        parsed_first = opening is None and database_path(pipeline, database) is not None
         if parsed_first:
             check_transforms(pipeline, duckdb_statement_kinds())
         db = open_database(pipeline, database, opening=opening)

@@ -164,6 +164,5 @@ def _structure(ctx: _Context, data: dict[str, Any], cls: type[Any], path: Path_)
         # A misspelt key usually explains a "missing" one, so it is the one to report.
         first = min(problems, key=lambda p: (not p[1].startswith("unknown key"), ctx.line((*path, *p[0])) or 0))
         sub, message = _yaml_keys(first[0]), first[1]
-        others = dict.fromkeys(where.dotted(_yaml_keys(p[0])) for p in problems if p is not first)
-        extra = f" (also wrong: {', '.join(others)})" if others else ""
+        extra = where.also_wrong(_yaml_keys(p[0]) for p in problems if p is not first)
         raise ctx.error((*path, *sub), message + extra) from None

@@ -120,10 +120,11 @@ def materialization(pipeline: Stages, readers: dict[str, set[str]] | None = None
     """
     readers = consumers(pipeline) if readers is None else readers
     deps = dependencies(pipeline)
+    by_name = {s.name: s for s in pipeline.stages}
     tables: dict[str, bool] = {}
     depth: dict[str, int] = {}
     for name in order(pipeline):
-        stage = pipeline[name]
+        stage = by_name[name]
         if not stage.produces_table:
             continue
         explicit = getattr(stage, "materialize", None)
@@ -132,7 +133,7 @@ def materialization(pipeline: Stages, readers: dict[str, set[str]] | None = None
             table = bool(explicit)
         else:
             # A sink's show: reads its input again after writing it.
-            shown_again = any(isinstance(pipeline[r], SinkStage) and pipeline[r].show for r in readers[name])
+            shown_again = any(isinstance(by_name[r], SinkStage) and by_name[r].show for r in readers[name])
             table = bool(stage.show) or shown_again or len(readers[name]) != 1 or below >= VIEW_CHAIN_LIMIT
         tables[name] = table
         depth[name] = 0 if table else below + 1

@@ -12,7 +12,7 @@ from .discovery import Registry, import_class
 from .errors import PipelineError, PluginError
 from .models import CustomConnection, Stage, Stages
 from .params import ParamsInvalid, check_params
-from .where import dotted
+from .where import also_wrong
 
 
 @attrs.frozen
@@ -42,8 +42,7 @@ def resolve_connection(pipeline: Stages, stage: Stage, registry: Registry) -> Re
         params = check_params(cls, spec.params)
     except ParamsInvalid as exc:
         path, message = exc.errors[0]
-        others = dict.fromkeys(dotted(("connection", "params", *p)) for p, _ in exc.errors[1:])
-        more = f" (also wrong: {', '.join(others)})" if others else ""
+        more = also_wrong(("connection", "params", *p) for p, _ in exc.errors[1:])
         raise PipelineError(pipeline.error_text(stage.name, ("connection", "params", *path), message + more)) from None
     problem = _constructor_refuses(cls, params)
     if problem:

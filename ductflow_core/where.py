@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 Path_ = tuple[Any, ...]
@@ -17,6 +17,12 @@ def dotted(path: Path_) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def also_wrong(paths: Iterable[Path_]) -> str:
+    """`` (also wrong: config.timeout, params.port)`` for the other problems of a message, else ``""``."""
+    others = dict.fromkeys(dotted(path) for path in paths)
+    return f" (also wrong: {', '.join(others)})" if others else ""
 
 
 def line_of(lines: Mapping[Path_, int], path: Path_) -> int | None:

@@ -27,33 +27,25 @@ async def _run(stage: Stage, run: RunContext) -> StageResult:
         return await _run_kind(stage, run, facade, started)
     # Only a database file can hold this stage's table from an earlier run. It is set aside, not dropped,
     # so a stage that fails leaves the earlier run's table as it was.
-    aside = await _set_aside(facade, stage.name)
+    kind = await facade.relation_kind(stage.name)
+    if kind is None:
+        return await _run_kind(stage, run, facade, started)
+    aside = f"__ductflow_previous_{stage.name}"
+    await facade.drop(aside)  # left by a run that was killed
+    await _rename(facade, kind, stage.name, aside)
     try:
         result = await _run_kind(stage, run, facade, started)
     except BaseException:
-        if aside is not None:
-            with contextlib.suppress(Exception):
-                await facade.drop(stage.name)
-                await _rename(facade, aside, stage.name)
+        with contextlib.suppress(Exception):
+            await facade.drop(stage.name)
+            await _rename(facade, kind, aside, stage.name)
         raise
-    if aside is not None:
-        await facade.drop(aside)
+    await facade.drop(aside)
     return result
 
 
-async def _set_aside(facade: StageDatabase, name: str) -> str | None:
-    if await facade.relation_kind(name) is None:
-        return None
-    aside = f"__ductflow_previous_{name}"
-    await facade.drop(aside)  # left by a run that was killed
-    await _rename(facade, name, aside)
-    return aside
-
-
-async def _rename(facade: StageDatabase, name: str, to: str) -> None:
-    kind = await facade.relation_kind(name)
-    if kind is not None:
-        await facade.execute(f"ALTER {kind.upper()} {quote_ident(name)} RENAME TO {quote_ident(to)}")
+async def _rename(facade: StageDatabase, kind: str, name: str, to: str) -> None:
+    await facade.execute(f"ALTER {kind.upper()} {quote_ident(name)} RENAME TO {quote_ident(to)}")
 
 
 async def _run_kind(stage: Stage, run: RunContext, facade: StageDatabase, started: float) -> StageResult:

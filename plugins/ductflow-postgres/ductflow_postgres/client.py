@@ -55,14 +55,10 @@ def make_target(
     if dsn.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(dsn)
         if parts.password:
-            secrets += [parts.password, unquote(parts.password)]
-        # An unencoded @ in the password: Python splits the netloc at the last @, libpq at the first, and a
-        # refused host name then carries the rest of the password. Mask what either reading takes for it.
-        first_userinfo = parts.netloc.split("@", 1)[0] if "@" in parts.netloc else ""
-        libpq_password = first_userinfo.partition(":")[2]
-        if libpq_password:
-            secrets += [libpq_password, unquote(libpq_password)]
-            secrets += [piece for piece in parts.netloc.rsplit("@", 1)[0].split("@")[1:] if piece]
+            # An unencoded @ in the password: Python splits the netloc at the last @, libpq at the first, and
+            # the host name libpq then fails to find carries the rest. Every piece is masked on its own too.
+            for piece in filter(None, {parts.password, *parts.password.split("@")}):
+                secrets += [piece, unquote(piece)]
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         if "password" in params:
             secrets += [params["password"], quote(params["password"], safe="")]

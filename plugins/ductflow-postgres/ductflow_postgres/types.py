@@ -197,6 +197,7 @@ def tap_expressions(
     ``decimals`` the DuckDB type of numeric columns the query shipped as text (see :func:`tap_select`).
     Raises :class:`ConnectorError` naming the first column whose PostgreSQL type has no DuckDB counterpart.
     """
+    exprs: list[str] = []
     seen: set[str] = set()
     for field in schema:
         # Columns are picked by name: a second column of the same name would silently read the first one's values.
@@ -205,8 +206,6 @@ def tap_expressions(
                 f"the query returns two columns named {field.name!r}; give them distinct names with AS"
             )
         seen.add(field.name)
-    exprs = []
-    for field in schema:
         col = quote_ident(field.name)
         typ = field.type
         if decimals and field.name in decimals:
