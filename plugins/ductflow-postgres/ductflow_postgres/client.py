@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import re
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import adbc_driver_postgresql.dbapi as pg
 import attrs
 
 from .errors import connector_error
-from .names import TableName
+from .names import TableName, quote_literal
 from .types import PgColumn
 
 APPLICATION_NAME = "ductflow"
@@ -111,18 +112,21 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod), coalesce(et.typname, t.t
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
-WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid = to_regclass({table}) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 """
 
 
-def table_columns(cur: pg.Cursor, table: TableName) -> list[PgColumn] | None:
-    """The columns of ``table`` from the catalogue, or ``None`` when there is no such table."""
-    cur.execute("SELECT to_regclass($1) IS NOT NULL", parameters=(table.sql,))
+def table_columns(cur: Any, table: TableName) -> list[PgColumn] | None:
+    """The columns of ``table`` from the catalogue, or ``None`` when there is no such table.
+
+    ``cur`` is an ADBC or a psycopg cursor: the name is inlined as a literal, as the two spell parameters apart.
+    """
+    cur.execute(f"SELECT to_regclass({quote_literal(table.sql)}) IS NOT NULL")
     row = cur.fetchone()
     if not row or not row[0]:
         return None
-    cur.execute(_COLUMNS_SQL, parameters=(table.sql,))
+    cur.execute(_COLUMNS_SQL.format(table=quote_literal(table.sql)))
     return [PgColumn(name, sql_type, base, bool(arr), bool(nn)) for name, sql_type, base, arr, nn, _ in cur.fetchall()]
 
 
@@ -131,7 +135,7 @@ def tap_columns(cur: pg.Cursor, table: TableName) -> tuple[list[PgColumn], dict[
 
     The driver's Arrow schema leaves element typmods out, so numeric arrays need the catalogue for their precision.
     """
-    cur.execute(_COLUMNS_SQL, parameters=(table.sql,))
+    cur.execute(_COLUMNS_SQL.format(table=quote_literal(table.sql)))
     rows = cur.fetchall()
     columns = [PgColumn(name, sql_type, base, bool(arr), bool(nn)) for name, sql_type, base, arr, nn, _ in rows]
     return columns, {name: int(typmod) for name, _, _, arr, _, typmod in rows if arr}

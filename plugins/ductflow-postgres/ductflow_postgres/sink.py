@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 from ductflow_core.errors import ConnectorError
 
+from . import fastcopy
 from .client import Target, connect, rollback, table_columns
 from .errors import connector_error, sqlstate
 from .names import TableName, quote_ident, quote_literal
@@ -40,31 +41,63 @@ def sink_from_duckdb(
     batch_size: int,
     replace_strategy: str = "truncate",
 ) -> int:
-    """Write DuckDB table ``source`` to ``table`` on the server; return the number of rows sent."""
+    """Write DuckDB table ``source`` to ``table`` on the server; return the number of rows sent.
+
+    The fast writer (:mod:`.fastcopy`) is tried first; when the columns turn out not to be its to write, its
+    transaction, which has changed nothing yet, is rolled back and ADBC writes the table instead.
+    """
     src_cols = [
         (str(r[0]), str(r[1])) for r in duck.execute(f"DESCRIBE SELECT * FROM {quote_ident(source)}").fetchall()
     ]
     for key in primary_key or []:
         if key not in {name for name, _ in src_cols}:
             raise ConnectorError(f"primary_key column {key!r} is not a column of {source!r}")
-    con = connect(target)
+    drained: str | None = None
     try:
-        with con.cursor() as cur:
-            drained = _drain_if_streamed(duck, cur, source, table, mode)
+        for fast in (True, False):
+            con = _open(target, fast)
             try:
-                rows = _write(
-                    duck, cur, drained or source, src_cols, table, mode, primary_key, batch_size, replace_strategy
-                )
+                with con.cursor() as cur:
+                    if drained is None:
+                        drained = _drain_if_streamed(duck, cur, source, table, mode) or ""
+                    rows = _write(
+                        duck,
+                        cur,
+                        drained or source,
+                        src_cols,
+                        table,
+                        mode,
+                        primary_key,
+                        batch_size,
+                        replace_strategy,
+                        fast,
+                    )
+                con.commit()
+                return rows
+            except _NotFast:
+                rollback(con)
+            except Exception as exc:
+                rollback(con)
+                raise connector_error(f"writing {table} failed", exc, target.secrets) from None
             finally:
-                if drained:
-                    duck.execute(f"DROP TABLE IF EXISTS {quote_ident(drained)}")
-        con.commit()
-        return rows
-    except Exception as exc:
-        rollback(con)
-        raise connector_error(f"writing {table} failed", exc, target.secrets) from None
+                con.close()
+        raise AssertionError("the ADBC writer takes every column")
     finally:
-        con.close()
+        if drained:
+            duck.execute(f"DROP TABLE IF EXISTS {quote_ident(drained)}")
+
+
+class _NotFast(Exception):
+    """The fast writer cannot write these columns; ADBC will."""
+
+
+def _open(target: Target, fast: bool) -> Any:
+    if not fast:
+        return connect(target)
+    try:
+        return fastcopy.connect(target)
+    except Exception as exc:
+        raise connector_error("cannot connect to PostgreSQL", exc, target.secrets) from None
 
 
 def _write(
@@ -77,18 +110,24 @@ def _write(
     primary_key: list[str] | None,
     batch_size: int,
     replace_strategy: str,
+    fast: bool,
 ) -> int:
     existing = table_columns(cur, table)
     if existing is not None and mode == "create":
         raise ConnectorError(f"table {table} already exists (mode: create)")
-    if existing is not None and mode == "replace" and {c.name for c in existing} != {n for n, _ in src_cols}:
-        cur.execute(f"DROP TABLE {table.sql}")
-        existing = None
-    created = existing is None
-    if existing is None:
+    drop = existing is not None and mode == "replace" and {c.name for c in existing} != {n for n, _ in src_cols}
+    created = existing is None or drop
+    if created:
         existing = pg_columns_for_duck(src_cols, primary_key if mode == "merge" else None)
-        cur.execute(_create_sql(table, existing, primary_key if mode == "merge" else None))
+    assert existing is not None
     plans = plan_columns(src_cols, existing)
+    wanted = fastcopy.expected_encoders(plans, existing) if fast else None
+    if fast and wanted is None:
+        raise _NotFast
+    if drop:
+        cur.execute(f"DROP TABLE {table.sql}")
+    if created:
+        cur.execute(_create_sql(table, existing, primary_key if mode == "merge" else None))
     truncate_first = mode == "replace" and not created and replace_strategy == "truncate"
     if truncate_first:
         # Emptied inside the load's transaction, so the rows are written once, straight into the table.
@@ -97,12 +136,21 @@ def _write(
     staging = any(p.staged for p in plans) or (not created and staged_mode)
     reader, inner = _stream(duck, source, plans, batch_size)
     try:
+        encoder = fastcopy.encoder_for(reader.schema, wanted) if wanted is not None else None
+        if fast and encoder is None:
+            raise _NotFast
+        columns = [p.name for p in plans]
         if not staging:
+            if encoder is not None:
+                return fastcopy.copy_in(cur, table, columns, reader, encoder)
             return int(cur.adbc_ingest(table.table, reader, mode="append", db_schema_name=table.schema))
         stage = f"_ductflow_stage_{uuid.uuid4().hex[:16]}"
         wire = ", ".join(f"{quote_ident(p.name)} {p.wire_type}" for p in plans)
         cur.execute(f"CREATE TEMPORARY TABLE {quote_ident(stage)} ({wire}) ON COMMIT DROP")
-        rows = int(cur.adbc_ingest(stage, reader, mode="append", db_schema_name="pg_temp"))
+        if encoder is not None:
+            rows = fastcopy.copy_in(cur, stage, columns, reader, encoder)
+        else:
+            rows = int(cur.adbc_ingest(stage, reader, mode="append", db_schema_name="pg_temp"))
     finally:
         # Closing the DuckDB side too: an unfinished result would block every later query on this cursor.
         reader.close()

@@ -1,0 +1,111 @@
+"""Which writer a sink uses: pgpq + psycopg for common column types, ADBC for the rest, each in every mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from ductflow_postgres import fastcopy
+from ductflow_postgres.names import TableName
+from helpers import execute, fetch
+
+# DuckDB expression -> the PostgreSQL type of a table the sink creates for it; all of them are the fast writer's.
+FAST = [
+    ("(-32768)::SMALLINT", "smallint"),
+    ("2147483647::INTEGER", "integer"),
+    ("(-9223372036854775808)::BIGINT", "bigint"),
+    ("1.5::FLOAT", "real"),
+    ("'-inf'::DOUBLE", "double precision"),
+    ("'héllo ✓'", "text"),
+    ("true", "boolean"),
+    ("DATE '0001-01-01'", "date"),
+    ("TIME '23:59:59.999999'", "time without time zone"),
+    ("TIMESTAMP '1900-01-01 00:00:00.000001'", "timestamp without time zone"),
+    ("TIMESTAMPTZ '2024-02-29 12:34:56.789012+05:30'", "timestamp with time zone"),
+    ("'\\x00\\xff'::BLOB", "bytea"),
+    ("(-12345678901234567890123456789.123456789)::DECIMAL(38,9)", "numeric(38,9)"),
+]
+SLOW = [
+    ("'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::UUID", "uuid"),
+    ("INTERVAL '1 year 3 days 04:05:06'", "interval"),
+    ("[1, NULL, 3]", "integer[]"),
+]
+
+
+@pytest.fixture
+def copies(monkeypatch) -> list[str]:
+    """The tables the fast writer copied into during the test, in order."""
+    seen: list[str] = []
+    real = fastcopy.copy_in
+
+    def spy(cur, table, columns, reader, encoder):
+        seen.append(table.sql if isinstance(table, TableName) else table)
+        return real(cur, table, columns, reader, encoder)
+
+    monkeypatch.setattr(fastcopy, "copy_in", spy)
+    return seen
+
+
+@pytest.mark.parametrize(("expr", "pg_type"), FAST + SLOW, ids=[t for _, t in FAST + SLOW])
+async def test_each_type_takes_its_writer_and_arrives_equal(make, db, pg_dsn, copies, expr, pg_type):
+    """A column of a common type is written by the fast writer, any other by ADBC, and the value and NULL arrive."""
+    table = f"w_{abs(hash(pg_type))}"
+    await db.execute(f"CREATE TABLE src AS SELECT 1 AS id, {expr} AS v UNION ALL SELECT 2, NULL")
+    await make(table=table, mode="replace").sink("src")
+    assert copies == ([f'"{table}"'] if (expr, pg_type) in FAST else [])
+    column_type = f"SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '{table}'::regclass"
+    assert fetch(pg_dsn, f"{column_type} AND attname = 'v'") == [(pg_type,)]
+    # DuckDB's rendering of what comes back by a tap equals its rendering of what went out.
+    await make(name="back", table=table).tap(None)
+    assert await _rows(db, "back") == await _rows(db, "src")
+
+
+async def _rows(db, table: str) -> list[tuple[object, ...]]:
+    relation = await db.sql(f"SELECT id, CAST(v AS VARCHAR) FROM {table} ORDER BY id")
+    assert relation is not None
+    return await relation.fetchall()
+
+
+MODES = [
+    ("append", {}),
+    ("replace", {"replace_strategy": "truncate"}),
+    ("replace", {"replace_strategy": "staging"}),
+    ("merge", {"primary_key": ["id"]}),
+    ("create", {}),
+]
+
+
+@pytest.mark.parametrize("slow", [False, True], ids=["fast", "adbc"])
+@pytest.mark.parametrize(("mode", "extra"), MODES, ids=[f"{m}-{'-'.join(map(str, e.values()))}" for m, e in MODES])
+async def test_every_mode_works_with_either_writer(make, db, pg_dsn, copies, slow, mode, extra):
+    """Each mode gives the same table whichever writer sends the rows; a uuid column is what sends them by ADBC."""
+    # Quotes and a percent sign: names are quoted by us, and psycopg must not read % as a placeholder.
+    quoted = '"odd ""name"" 100%"'
+    uuid_col = ", u uuid" if slow else ""
+    execute(pg_dsn, f"DROP TABLE IF EXISTS {quoted}")
+    if mode != "create":
+        key = " PRIMARY KEY" if mode == "merge" else ""
+        execute(pg_dsn, f"CREATE TABLE {quoted} (id int{key}, t text{uuid_col})")
+        execute(pg_dsn, f"INSERT INTO {quoted} (id, t) VALUES (1, 'old'), (9, 'kept')")
+    u = ", '00000000-0000-0000-0000-000000000001'::UUID AS u" if slow else ""
+    await db.execute(f"CREATE TABLE src AS SELECT id, t{u} FROM (VALUES (1, 'new'), (2, 'two')) v(id, t)")
+    assert await make(table=quoted, mode=mode, **extra).sink("src") == 2
+    expected = {
+        "append": [(1, "new"), (1, "old"), (2, "two"), (9, "kept")],
+        "replace": [(1, "new"), (2, "two")],
+        "merge": [(1, "new"), (2, "two"), (9, "kept")],
+        "create": [(1, "new"), (2, "two")],
+    }[mode]
+    assert fetch(pg_dsn, f"SELECT id, t FROM {quoted} ORDER BY id, t") == expected
+    staged = mode == "merge" or extra.get("replace_strategy") == "staging"
+    assert bool(copies) is not slow
+    assert all(table.startswith("_ductflow_stage_") for table in copies) if staged else copies in ([], [quoted])
+
+
+async def test_fast_writer_error_rolls_back_and_names_the_cause(make, db, pg_dsn, copies):
+    """A row the server refuses mid-COPY fails the sink with the server's reason and leaves the table as it was."""
+    execute(pg_dsn, "CREATE TABLE strict (id int NOT NULL, t text)", "INSERT INTO strict VALUES (1, 'old')")
+    await db.execute("CREATE TABLE src AS SELECT * FROM (VALUES (1, 'a'), (NULL, 'b')) v(id, t)")
+    with pytest.raises(Exception, match=r"writing .*strict.* failed: null value in column \"id\".*violates not-null"):
+        await make(table="strict", mode="replace").sink("src")
+    assert copies == ['"strict"']
+    assert fetch(pg_dsn, "SELECT id, t FROM strict") == [(1, "old")]
