@@ -16,7 +16,7 @@ import attrs
 import pyarrow as pa
 from ductflow_core.errors import ConnectorError
 
-from .names import quote_ident
+from .names import quote_ident, quote_literal
 
 MAX_DECIMAL_PRECISION = 38  # DuckDB's DECIMAL limit
 
@@ -41,6 +41,8 @@ _DIRECT: dict[str, str] = {
     "json": "VARCHAR",
     "jsonb": "VARCHAR",
 }
+# DuckDB types with infinite values (see _plan).
+_FINITE_ONLY = {"DATE", "TIMESTAMP", "TIMESTAMPTZ"}
 # These need their Arrow arrays relabelled with an extension type before the driver gets them.
 _RELABEL = {"uuid": "uuid", "json": "json", "jsonb": "json"}
 
@@ -332,9 +334,16 @@ def _plan(name: str, duck_type: str, col: PgColumn) -> ColumnPlan:
         return ColumnPlan(name, expr, col.sql_type, staged=False, relabel="uuid")
     duck = direct + ("[]" if col.is_array else "")
     zoned = _across_zones(q, duck_type.upper(), direct) if not col.is_array else None
-    if zoned is not None:
-        return ColumnPlan(name, f"{zoned} AS {q}", col.sql_type, staged=False, relabel=relabel)
-    return ColumnPlan(name, f"CAST({q} AS {duck}) AS {q}", col.sql_type, staged=False, relabel=relabel)
+    expr = zoned if zoned is not None else f"CAST({q} AS {duck})"
+    if direct in _FINITE_ONLY and not col.is_array:
+        # Neither writer can send DuckDB's infinities: pgpq would shift them to a finite year 294247, ADBC fails
+        # without a reason. Say which column it is instead.
+        message = quote_literal(
+            f"column {name!r} holds an infinite {direct.lower()}, which cannot be written to PostgreSQL here; "
+            "replace it in a transform (for example with NULL)"
+        )
+        expr = f"CASE WHEN isinf({expr}) THEN error({message}) ELSE {expr} END"
+    return ColumnPlan(name, f"{expr} AS {q}", col.sql_type, staged=False, relabel=relabel)
 
 
 def _across_zones(q: str, source: str, target: str) -> str | None:

@@ -109,3 +109,14 @@ async def test_fast_writer_error_rolls_back_and_names_the_cause(make, db, pg_dsn
         await make(table="strict", mode="replace").sink("src")
     assert copies == ['"strict"']
     assert fetch(pg_dsn, "SELECT id, t FROM strict") == [(1, "old")]
+
+
+@pytest.mark.parametrize("slow", [False, True], ids=["fast", "adbc"])
+@pytest.mark.parametrize("value", ["'infinity'::TIMESTAMP", "'-infinity'::DATE", "'infinity'::TIMESTAMPTZ"])
+async def test_infinite_times_are_refused_naming_the_column(make, db, pg_dsn, slow, value):
+    """An infinite date or timestamp stops the sink with the column's name, whichever writer it would take."""
+    u = ", '00000000-0000-0000-0000-000000000001'::UUID AS u" if slow else ""
+    await db.execute(f"CREATE TABLE src AS SELECT 1 AS id, {value} AS when_{u}")
+    with pytest.raises(Exception, match=r"column 'when_' holds an infinite (timestamp|date|timestamptz), which"):
+        await make(table="inf_target", mode="replace").sink("src")
+    assert fetch(pg_dsn, "SELECT to_regclass('inf_target') IS NULL") == [(True,)]
