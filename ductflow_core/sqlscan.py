@@ -27,6 +27,28 @@ Token = tuple[str, bool]
 
 def tokens(sql: str) -> Iterator[Token]:
     """The words, quoted identifiers and punctuation of ``sql``; strings, comments and spaces dropped."""
+    for text, quoted, _ in _scan(sql):
+        if text is not None:
+            yield text, quoted
+
+
+def without_trailing_semicolons(sql: str) -> str:
+    """``sql`` cut after its last token that is not ``;``: trailing semicolons, comments and spaces removed.
+
+    So that a query can be wrapped as a subquery: ``SELECT 1; -- done`` becomes ``SELECT 1``.
+    """
+    end = 0
+    for text, quoted, stop in _scan(sql):
+        if text != ";" or quoted:
+            end = stop
+    return sql[:end]
+
+
+def _scan(sql: str) -> Iterator[tuple[str | None, bool, int]]:
+    """Each token of ``sql`` as ``(text, quoted, end)``; a string literal is ``(None, False, end)``.
+
+    Spaces and comments are skipped.
+    """
     i, end = 0, len(sql)
     while i < end:
         match = _TOKEN.match(sql, i)
@@ -38,6 +60,7 @@ def tokens(sql: str) -> Iterator[Token]:
         elif text == "'":
             escaped = _ends_with_e_prefix(sql, match.start())
             i = _string_end(sql, i, escaped)
+            yield None, False, i
         elif text == '"':
             close = i
             while True:
@@ -46,17 +69,19 @@ def tokens(sql: str) -> Iterator[Token]:
                     break
                 close += 2
             stop = end if close == -1 else close
-            yield sql[i:stop].replace('""', '"'), True
+            literal = sql[i:stop].replace('""', '"')
             i = end if close == -1 else close + 1
+            yield literal, True, i
         elif text.startswith("$") and text.endswith("$") and len(text) > 1:
             close = sql.find(text, i)
             i = end if close == -1 else close + len(text)
+            yield None, False, i
         elif text.isspace() or text.startswith("--"):
             continue
         elif text in ("e", "E") and sql.startswith("'", i):
             continue  # the E of E'…': the string comes next
         else:
-            yield text, False
+            yield text, False, i
 
 
 def _ends_with_e_prefix(sql: str, quote: int) -> bool:

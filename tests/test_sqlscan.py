@@ -44,6 +44,23 @@ def test_statement_words_split_only_outside_strings_and_comments(sql: str, words
     assert sqlscan.statement_words(sql) == words
 
 
+@pytest.mark.parametrize(
+    ("sql", "kept"),
+    [
+        ("SELECT 1; -- done", "SELECT 1"),
+        ("SELECT 'a;b' ;; /* x; */ \n", "SELECT 'a;b'"),
+        ("SELECT $$x;$$", "SELECT $$x;$$"),
+        ('SELECT 1 AS ";"', 'SELECT 1 AS ";"'),
+        ("SELECT 1 -- no semicolon;\n", "SELECT 1"),
+        ("SELECT E'\\';'", "SELECT E'\\';'"),
+        ("; -- nothing", ""),
+    ],
+)
+def test_trailing_semicolons_and_comments_are_cut_but_not_inside_strings(sql: str, kept: str) -> None:
+    """Only semicolons, comments and spaces after the last real token go; strings and quoted names stay whole."""
+    assert sqlscan.without_trailing_semicolons(sql) == kept
+
+
 def test_query_problem_names_what_is_wrong() -> None:
     """One query passes; two statements, none, or one that is not a query each get a reason."""
     assert sqlscan.query_problem("FROM t") is None

@@ -14,6 +14,7 @@ import re
 
 import attrs
 import pyarrow as pa
+from ductflow_core import sqlscan
 from ductflow_core.errors import ConnectorError
 
 from .names import quote_ident, quote_literal
@@ -185,8 +186,8 @@ def query_with_numerics_as_text(query: str, schema: pa.Schema) -> tuple[str, dic
             items.append(col)
     if not as_text:
         return None
-    # Own lines, so a trailing line comment in the query cannot swallow the closing parenthesis.
-    body = query.strip().rstrip(";").rstrip()
+    # Trailing semicolons and comments cut, and own lines, so nothing in the query can close or swallow the parenthesis.
+    body = sqlscan.without_trailing_semicolons(query)
     return f"SELECT {', '.join(items)} FROM (\n{body}\n) AS _ductflow_query", as_text
 
 

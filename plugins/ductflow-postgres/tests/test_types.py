@@ -117,10 +117,11 @@ NUMERIC_COLUMNS = {
         {"table": "nums"},
         {"query": "SELECT * FROM nums"},
         {"query": "SELECT * FROM nums -- a trailing comment"},
+        {"query": "SELECT * FROM nums; -- a semicolon, then a comment\n;"},
         # Cannot be a subquery, so it runs as given and the driver decodes its numerics.
         {"query": "UPDATE nums SET id = id RETURNING *"},
     ],
-    ids=["table", "query", "query-with-tail", "not-wrappable"],
+    ids=["table", "query", "query-with-tail", "query-with-semicolon", "not-wrappable"],
 )
 async def test_numerics_arrive_exact_whichever_way_they_travel(make, db, pg_dsn, source):
     """Table taps and query taps ship numerics as text; types and values are what the driver's decoding gives."""
