@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
+from adbc_driver_postgresql import StatementOptions
+from ductflow_core import sqlscan
 
 from .client import Target, connect, rollback, tap_columns
 from .errors import connector_error
@@ -59,11 +61,26 @@ def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) 
         if wrapped is not None:
             return wrapped
     try:
+        if not _copyable(query):
+            cur.adbc_statement.set_options(**{StatementOptions.USE_COPY.value: "false"})
         cur.execute(query)
         reader = cur.fetch_record_batch()
     except Exception as exc:
         raise connector_error(f"cannot read {table or 'query'}", exc, target.secrets) from None
     return reader, ", ".join(tap_expressions(reader.schema, typmods, decimals))
+
+
+#: First words of the statements ``COPY (query) TO STDOUT`` takes (data-changing ones need RETURNING).
+_COPY_WORDS = frozenset({"SELECT", "WITH", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE", "("})
+
+
+def _copyable(query: str) -> bool:
+    """Whether the driver can stream ``query`` through COPY; others (SHOW, EXPLAIN, …) take the plain protocol.
+
+    The plain protocol holds the whole result in memory, which suits the small results such statements give.
+    """
+    words = sqlscan.statement_words(query)
+    return not words or words[0] in _COPY_WORDS
 
 
 def _wrapped_query(cur: Any, query: str) -> tuple[Any, str] | None:

@@ -8,6 +8,7 @@ import pytest
 from ductflow_core.errors import ConnectorError
 from ductflow_core.models import Field
 
+from ductflow_postgres import PostgresConnection
 from helpers import execute, fetch
 
 
@@ -220,6 +221,24 @@ async def test_tap_query_param_and_stage_query(make, db, pg_dsn):
     assert await (await db.sql("SELECT answer FROM q1")).fetchall() == [(42,)]
     await make(name="q2", query="SELECT 1 AS answer").tap("SELECT 2 AS answer")
     assert await (await db.sql("SELECT answer FROM q2")).fetchall() == [(2,)]
+
+
+@pytest.mark.parametrize("materialize", [True, False], ids=["table", "stream"])
+async def test_statements_copy_cannot_run_are_read_all_the_same(db, pg_dsn, materialize):
+    """SHOW and EXPLAIN, which COPY refuses, are read through the plain protocol, as table or stream."""
+
+    def tap(name: str, query: str) -> PostgresConnection:
+        conn = PostgresConnection.create(
+            name=name, c=db, params={"dsn": pg_dsn, "query": query}, materialize=materialize
+        )
+        assert isinstance(conn, PostgresConnection)
+        return conn
+
+    await tap("setting", "SHOW DateStyle").tap(None)
+    assert await (await db.sql("SELECT * FROM setting")).fetchall() == [("ISO, MDY",)]
+    await tap("plan", "/* why */ EXPLAIN SELECT 1").tap(None)
+    [(line,)] = await (await db.sql('SELECT "QUERY PLAN" FROM plan')).fetchall()
+    assert line.startswith("Result")
 
 
 async def test_host_params_connect(make, db, server_dsn, pg_dsn):
