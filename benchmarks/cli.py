@@ -40,7 +40,9 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run the peers: pandas and dlt on W1, dlt and Sling on PG1/PG2 (in benchmarks/.peers)",
     )
-    p.add_argument("--scaling", action="store_true", help="peak RSS at --rows vs 4× --rows (W1, generator tap, PG1)")
+    p.add_argument(
+        "--scaling", action="store_true", help="peak RSS at --rows vs 4× --rows (W1, generator tap, PG1, PG2)"
+    )
     p.add_argument("--data-dir", type=Path, default=BENCH_DIR / "data")
     p.add_argument("--work-dir", type=Path, default=BENCH_DIR / "work")
     p.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")

@@ -87,6 +87,8 @@ CASES = {
     "generator tap → Parquet": gen_contestants,
     # Loads facts_<4N> into the benchmark database on first use (about as long as a PG1 run at 4N).
     "PG1 PostgreSQL → Parquet": postgres.scaling_read,
+    # Writes 4N rows into a table of its own, dropped after the run.
+    "PG2 Parquet → PostgreSQL": postgres.scaling_write,
 }
 
 

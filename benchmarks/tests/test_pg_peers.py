@@ -168,18 +168,21 @@ def test_dlt_dsn_adds_a_password_and_driver_only_where_missing() -> None:
     assert dlt_dsn("postgresql://u:pw@h:1/d?x=1", "postgresql+psycopg2") == "postgresql+psycopg2://u:pw@h:1/d?x=1"
 
 
-def test_scaling_has_pg1_and_reports_an_unreachable_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert "PG1 PostgreSQL → Parquet" in CASES
+@pytest.mark.parametrize("case", ["PG1 PostgreSQL → Parquet", "PG2 Parquet → PostgreSQL"])
+def test_scaling_has_both_pg_directions_and_reports_an_unreachable_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """Each PostgreSQL scaling case measures Ductflow alone and reports a missing server as an error, not a pass."""
     monkeypatch.setenv("DUCTFLOW_BENCH_PG_DSN", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
-    build = CASES["PG1 PostgreSQL → Parquet"]
+    build = CASES[case]
     results = {}
     for rows in (100, 100 * FACTOR):
         ctx = context(tmp_path, rows=rows)
-        contestants = build(ctx, ctx.folder(f"pg1-{rows}"))
+        contestants = build(ctx, ctx.folder(f"pg-{rows}"))
         assert [c.role for c in contestants] == [DUCTFLOW]
         assert (contestants[0].unavailable or "").startswith("no PostgreSQL server")
         results[rows] = measure(contestants, warmups=0, runs=1, log_dir=tmp_path / "logs")
-    summary = summarize([100, 100 * FACTOR], {"PG1 PostgreSQL → Parquet": results})
+    summary = summarize([100, 100 * FACTOR], {case: results})
     [case] = summary["cases"]
     assert case["errors"]
     [check] = summary["checks"]

@@ -160,9 +160,8 @@ def scaling_read(ctx: Context, folder: Path) -> list[Contestant]:
     return _unavailable([read_ductflow(ctx, folder, dsn)], why)
 
 
-def build_write(ctx: Context) -> list[Contestant]:
-    folder = ctx.folder("pg2")
-    dsn, copy_file, why = _prepare(ctx, copy_file=True)
+def write_ductflow(ctx: Context, folder: Path, dsn: str | None, table: str = "facts_out") -> Contestant:
+    """``ductflow run`` of a parquet tap and a postgres sink replacing ``table``: PG2's and its scaling case's."""
     document = {
         "stages": [
             {
@@ -174,12 +173,36 @@ def build_write(ctx: Context) -> list[Contestant]:
                 "name": "out",
                 "kind": "sink",
                 "from": "src",
-                "connection": {"kind": "postgres", "params": _pg_params(dsn, table="facts_out", mode="replace")},
+                "connection": {"kind": "postgres", "params": _pg_params(dsn, table=table, mode="replace")},
             },
         ]
     }
     ours = ductflow_contestant(ctx, "ductflow", write_yaml(folder / "pg2.yaml", document))
-    ours.verify = lambda: count_check(dsn, "facts_out", ctx.rows)
+    ours.verify = lambda: count_check(dsn, table, ctx.rows)
+    return ours
+
+
+def scaling_write(ctx: Context, folder: Path) -> list[Contestant]:
+    """PG2 through Ductflow alone, for ``--scaling``, into a table of its own dropped afterwards."""
+    dsn, _, why = _prepare(ctx)
+    ours = write_ductflow(ctx, folder, dsn, table="facts_out_scaling")
+    verify = ours.verify
+
+    def verify_and_drop() -> str | None:
+        try:
+            return verify() if verify is not None else None
+        finally:
+            if dsn:
+                _psql(dsn, "DROP TABLE IF EXISTS facts_out_scaling")
+
+    ours.verify = verify_and_drop
+    return _unavailable([ours], why)
+
+
+def build_write(ctx: Context) -> list[Contestant]:
+    folder = ctx.folder("pg2")
+    dsn, copy_file, why = _prepare(ctx, copy_file=True)
+    ours = write_ductflow(ctx, folder, dsn)
     limit = Contestant(
         "server COPY FROM binary file",
         REFERENCE,
