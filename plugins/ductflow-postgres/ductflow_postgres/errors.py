@@ -19,6 +19,8 @@ _NOISE = [
     re.compile(r"^\w+Error: "),
 ]
 _QUERY_ECHO = re.compile(r"^Failed to execute query '.*?': ", re.S)
+# pgpq's wording for a value its encoder refuses, e.g. a date outside PostgreSQL's range.
+_ENCODE_REASON = re.compile(r'Encode \{ reason: "(.*?)" \}')
 _SQLSTATE = re.compile(r"\.?\s*SQLSTATE: ([0-9A-Z]{5})")
 
 
@@ -29,11 +31,16 @@ def server_cause(exc: BaseException) -> str:
         text = _QUERY_ECHO.sub("", text)
         for noise in _NOISE:
             text = noise.sub("", text).lstrip()
-    sqlstate = _SQLSTATE.search(text)
+    found = _SQLSTATE.search(text)
     text = _SQLSTATE.sub("", text)
+    # ADBC writes the code into its text; psycopg keeps it in an attribute.
+    code = found.group(1) if found else sqlstate(exc)
+    encode = _ENCODE_REASON.search(text)
+    if encode:
+        text = f"cannot encode a value for PostgreSQL: {encode.group(1)}"
     line = next((part.strip() for part in text.splitlines() if part.strip()), "") or type(exc).__name__
     line = re.sub(r"\s{2,}", " ", line).rstrip(". ")
-    return f"{line} (SQLSTATE {sqlstate.group(1)})" if sqlstate else line
+    return f"{line} (SQLSTATE {code})" if code else line
 
 
 def sqlstate(exc: BaseException) -> str | None:

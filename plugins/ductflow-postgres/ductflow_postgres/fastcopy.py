@@ -76,6 +76,10 @@ def connect(target: Target) -> Any:
     try:
         # Values of timestamp-without-zone columns must not shift with the server's configured zone.
         con.execute("SET TIME ZONE 'UTC'")
+        # psycopg only waits for the socket to take more COPY data and never reads while it does: a server
+        # sending a notice per row (a trigger's RAISE NOTICE) blocks on its own write and both sides wait for
+        # ever. Nothing reads the notices anyway (ADBC drops them too); errors still arrive.
+        con.execute("SET client_min_messages = error")
         if target.statement_timeout_ms:
             con.execute(f"SET statement_timeout = {int(target.statement_timeout_ms)}")
         con.commit()

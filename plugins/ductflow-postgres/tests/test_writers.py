@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from ductflow_core.errors import ConnectorError
 
 from ductflow_postgres import fastcopy
 from ductflow_postgres.names import TableName
@@ -105,7 +108,9 @@ async def test_fast_writer_error_rolls_back_and_names_the_cause(make, db, pg_dsn
     """A row the server refuses mid-COPY fails the sink with the server's reason and leaves the table as it was."""
     execute(pg_dsn, "CREATE TABLE strict (id int NOT NULL, t text)", "INSERT INTO strict VALUES (1, 'old')")
     await db.execute("CREATE TABLE src AS SELECT * FROM (VALUES (1, 'a'), (NULL, 'b')) v(id, t)")
-    with pytest.raises(Exception, match=r"writing .*strict.* failed: null value in column \"id\".*violates not-null"):
+    with pytest.raises(
+        ConnectorError, match=r"writing strict failed: null value in column \"id\".* \(SQLSTATE 23502\)$"
+    ):
         await make(table="strict", mode="replace").sink("src")
     assert copies == ['"strict"']
     assert fetch(pg_dsn, "SELECT id, t FROM strict") == [(1, "old")]
@@ -120,3 +125,29 @@ async def test_infinite_times_are_refused_naming_the_column(make, db, pg_dsn, sl
     with pytest.raises(Exception, match=r"column 'when_' holds an infinite (timestamp|date|timestamptz), which"):
         await make(table="inf_target", mode="replace").sink("src")
     assert fetch(pg_dsn, "SELECT to_regclass('inf_target') IS NULL") == [(True,)]
+
+
+async def test_server_notices_during_copy_cannot_stall_the_fast_writer(make, db, pg_dsn, copies):
+    """A trigger raising a notice per row does not block the COPY: the writer's session is not sent notices."""
+    execute(
+        pg_dsn,
+        "CREATE TABLE noisy (id bigint, t text)",
+        "CREATE FUNCTION noisy_row() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN RAISE NOTICE '%', repeat('n', 2000); RAISE WARNING 'row %', NEW.id; RETURN NEW; END$$",
+        "CREATE TRIGGER noisy_row BEFORE INSERT ON noisy FOR EACH ROW EXECUTE FUNCTION noisy_row()",
+    )
+    await db.execute("CREATE TABLE src AS SELECT i AS id, 'x' AS t FROM range(300000) r(i)")
+    # Before the fix the server blocked writing notices nobody read, and the writer waited on the server.
+    rows = await asyncio.wait_for(make(table="noisy", mode="append").sink("src"), timeout=120)
+    assert rows == 300000
+    assert copies == ['"noisy"']
+    assert fetch(pg_dsn, "SELECT count(*) FROM noisy") == [(300000,)]
+
+
+async def test_a_value_the_encoder_refuses_is_reported_in_one_line(make, db, pg_dsn, copies):
+    """A date before PostgreSQL's range fails the fast writer with pgpq's reason, not its debug text."""
+    await db.execute("CREATE TABLE src AS SELECT DATE '5877641-06-25 (BC)' AS d")
+    with pytest.raises(ConnectorError, match=r"writing early failed: cannot encode a value for PostgreSQL: Underflow"):
+        await make(table="early", mode="replace").sink("src")
+    assert copies == ['"early"']
+    assert fetch(pg_dsn, "SELECT to_regclass('early') IS NULL") == [(True,)]
