@@ -15,6 +15,8 @@ from .names import TableName, quote_literal
 from .types import PgColumn
 
 APPLICATION_NAME = "ductflow"
+#: Arrow strings are UTF-8 both ways; without this, a LATIN1 database's text was read and written as LATIN1 bytes.
+_UTF8 = {"client_encoding": "UTF8"}
 _KV_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
 
 
@@ -51,7 +53,7 @@ def make_target(
         netloc = f"{auth}@" if auth else ""
         hostpart = f"[{host}]" if host and ":" in host else (host or "")
         netloc += f"{hostpart}:{port}"
-        query = urlencode({"connect_timeout": connect_timeout, "application_name": APPLICATION_NAME})
+        query = urlencode({"connect_timeout": connect_timeout, "application_name": APPLICATION_NAME, **_UTF8})
         return Target(urlunsplit(("postgresql", netloc, "/" + quote(dbname or "", safe=""), query, "")), tuple(secrets))
     if dsn.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(dsn)
@@ -63,7 +65,7 @@ def make_target(
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         if "password" in params:
             secrets += [params["password"], quote(params["password"], safe="")]
-        defaults = {"connect_timeout": str(connect_timeout), "application_name": APPLICATION_NAME}
+        defaults = {"connect_timeout": str(connect_timeout), "application_name": APPLICATION_NAME, **_UTF8}
         # The user's own query text is kept as written: decoding and re-encoding it turned %20 into +,
         # which libpq does not read as a space.
         added = urlencode({k: v for k, v in defaults.items() if k not in params})
@@ -74,6 +76,7 @@ def make_target(
         secrets.append(match.group(1).strip("'"))
     extra = "" if "connect_timeout" in dsn else f" connect_timeout={connect_timeout}"
     extra += "" if "application_name" in dsn else f" application_name={APPLICATION_NAME}"
+    extra += "" if "client_encoding" in dsn else " client_encoding=UTF8"
     return Target(dsn + extra, tuple(secrets))
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 from ductflow_core.errors import ConnectorError
 
 from ductflow_postgres import fastcopy
 from ductflow_postgres.names import TableName
-from helpers import execute, fetch
+from helpers import execute, fetch, with_database
 
 # DuckDB expression -> the PostgreSQL type of a table the sink creates for it; all of them are the fast writer's.
 FAST = [
@@ -151,3 +152,25 @@ async def test_a_value_the_encoder_refuses_is_reported_in_one_line(make, db, pg_
         await make(table="early", mode="replace").sink("src")
     assert copies == ['"early"']
     assert fetch(pg_dsn, "SELECT to_regclass('early') IS NULL") == [(True,)]
+
+
+@pytest.mark.parametrize("slow", [False, True], ids=["fast", "adbc"])
+async def test_text_keeps_its_characters_in_a_latin1_database(make, db, pg_dsn, slow):
+    """Text goes in and comes back as the same characters when the database's encoding is not UTF-8."""
+    name = f"latin1_{'adbc' if slow else 'fast'}_{os.getpid()}"
+    execute(
+        pg_dsn,
+        f"CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
+        autocommit=True,
+    )
+    try:
+        dsn = with_database(pg_dsn, name)
+        u = ", '00000000-0000-0000-0000-000000000001'::UUID AS u" if slow else ""
+        await db.execute(f"CREATE TABLE src AS SELECT 'héllo wörld' AS t{u}")
+        await make(dsn=dsn, table="words", mode="replace").sink("src")
+        # The server's own view of the characters: 'é' is one LATIN1 byte, E9.
+        assert fetch(dsn, "SELECT encode(convert_to(t, 'LATIN1'), 'hex') FROM words") == [("68e96c6c6f2077f6726c64",)]
+        await make(name="back", dsn=dsn, table="words").tap(None)
+        assert await (await db.sql("SELECT t FROM back")).fetchall() == [("héllo wörld",)]
+    finally:
+        execute(pg_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", autocommit=True)
