@@ -15,8 +15,6 @@ from .names import TableName, quote_literal
 from .types import PgColumn
 
 APPLICATION_NAME = "ductflow"
-#: Arrow strings are UTF-8 both ways; without this, a LATIN1 database's text was read and written as LATIN1 bytes.
-_UTF8 = {"client_encoding": "UTF8"}
 _KV_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
 
 
@@ -43,6 +41,13 @@ def make_target(
     connect_timeout: int,
 ) -> Target:
     """Build the connection string from a DSN or from separate parts, remembering the password to hide it."""
+    # client_encoding: Arrow strings are UTF-8 both ways; without it a LATIN1 database's text was read and written
+    # as LATIN1 bytes. Each is added only where the DSN does not set it.
+    defaults = {
+        "connect_timeout": str(connect_timeout),
+        "application_name": APPLICATION_NAME,
+        "client_encoding": "UTF8",
+    }
     secrets: list[str] = []
     if password:
         secrets += [password, quote(password, safe="")]
@@ -53,7 +58,7 @@ def make_target(
         netloc = f"{auth}@" if auth else ""
         hostpart = f"[{host}]" if host and ":" in host else (host or "")
         netloc += f"{hostpart}:{port}"
-        query = urlencode({"connect_timeout": connect_timeout, "application_name": APPLICATION_NAME, **_UTF8})
+        query = urlencode(defaults)
         return Target(urlunsplit(("postgresql", netloc, "/" + quote(dbname or "", safe=""), query, "")), tuple(secrets))
     if dsn.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(dsn)
@@ -65,7 +70,6 @@ def make_target(
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         if "password" in params:
             secrets += [params["password"], quote(params["password"], safe="")]
-        defaults = {"connect_timeout": str(connect_timeout), "application_name": APPLICATION_NAME, **_UTF8}
         # The user's own query text is kept as written: decoding and re-encoding it turned %20 into +,
         # which libpq does not read as a space.
         added = urlencode({k: v for k, v in defaults.items() if k not in params})
@@ -74,10 +78,17 @@ def make_target(
     match = _KV_PASSWORD.search(dsn)
     if match:
         secrets.append(match.group(1).strip("'"))
-    extra = "" if "connect_timeout" in dsn else f" connect_timeout={connect_timeout}"
-    extra += "" if "application_name" in dsn else f" application_name={APPLICATION_NAME}"
-    extra += "" if "client_encoding" in dsn else " client_encoding=UTF8"
+    extra = "".join(f" {k}={v}" for k, v in defaults.items() if k not in dsn)
     return Target(dsn + extra, tuple(secrets))
+
+
+def session_settings(target: Target) -> list[str]:
+    """The statements that set up every session, whichever driver opens it."""
+    # Values of timestamp-without-zone columns must not shift with the server's configured zone.
+    settings = ["SET TIME ZONE 'UTC'"]
+    if target.statement_timeout_ms:
+        settings.append(f"SET statement_timeout = {int(target.statement_timeout_ms)}")
+    return settings
 
 
 def connect(target: Target) -> pg.Connection:
@@ -88,10 +99,8 @@ def connect(target: Target) -> pg.Connection:
         raise connector_error("cannot connect to PostgreSQL", exc, target.secrets) from None
     try:
         with con.cursor() as cur:
-            # Values of timestamp-without-zone columns must not shift with the server's configured zone.
-            cur.execute("SET TIME ZONE 'UTC'")
-            if target.statement_timeout_ms:
-                cur.execute(f"SET statement_timeout = {int(target.statement_timeout_ms)}")
+            for statement in session_settings(target):
+                cur.execute(statement)
         con.commit()
     except Exception as exc:
         con.close()

@@ -31,10 +31,8 @@ def server_cause(exc: BaseException) -> str:
         text = _QUERY_ECHO.sub("", text)
         for noise in _NOISE:
             text = noise.sub("", text).lstrip()
-    found = _SQLSTATE.search(text)
+    code = sqlstate(exc)
     text = _SQLSTATE.sub("", text)
-    # ADBC writes the code into its text; psycopg keeps it in an attribute.
-    code = found.group(1) if found else sqlstate(exc)
     encode = _ENCODE_REASON.search(text)
     if encode:
         text = f"cannot encode a value for PostgreSQL: {encode.group(1)}"
@@ -44,7 +42,7 @@ def server_cause(exc: BaseException) -> str:
 
 
 def sqlstate(exc: BaseException) -> str | None:
-    """The SQLSTATE a driver error carries, from its attribute or its text."""
+    """The SQLSTATE a driver error carries: psycopg's in an attribute, ADBC's in its text."""
     code = getattr(exc, "sqlstate", None)
     if isinstance(code, str) and code:
         return code

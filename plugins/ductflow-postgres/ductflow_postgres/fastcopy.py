@@ -17,7 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from .client import Target
+from .client import Target, session_settings
+from .errors import connector_error
 from .names import TableName, quote_ident
 from .types import ColumnPlan, PgColumn
 
@@ -47,9 +48,8 @@ def expected_encoders(plans: list[ColumnPlan], target: list[PgColumn]) -> list[s
     wanted = []
     for plan in plans:
         col = by_name[plan.name]
-        if col.is_array or plan.relabel:
-            return None
-        found = _WRITES.get("text" if plan.staged else col.base)
+        # uuid and json, the types ADBC needs relabelled, are not in _WRITES either.
+        found = None if col.is_array else _WRITES.get("text" if plan.staged else col.base)
         if found is None:
             return None
         wanted.append(found)
@@ -69,23 +69,23 @@ def encoder_for(schema: pa.Schema, wanted: list[str]) -> Any | None:
 
 
 def connect(target: Target) -> Any:
-    """A psycopg connection set up as :func:`.client.connect` sets up ADBC's: UTC, statement timeout, no autocommit."""
+    """A psycopg connection set up as :func:`.client.connect` sets up ADBC's, with no autocommit."""
     import psycopg
 
-    con = psycopg.connect(target.uri)
     try:
-        # Values of timestamp-without-zone columns must not shift with the server's configured zone.
-        con.execute("SET TIME ZONE 'UTC'")
+        con = psycopg.connect(target.uri)
+    except Exception as exc:
+        raise connector_error("cannot connect to PostgreSQL", exc, target.secrets) from None
+    try:
         # psycopg only waits for the socket to take more COPY data and never reads while it does: a server
         # sending a notice per row (a trigger's RAISE NOTICE) blocks on its own write and both sides wait for
         # ever. Nothing reads the notices anyway (ADBC drops them too); errors still arrive.
-        con.execute("SET client_min_messages = error")
-        if target.statement_timeout_ms:
-            con.execute(f"SET statement_timeout = {int(target.statement_timeout_ms)}")
+        for statement in [*session_settings(target), "SET client_min_messages = error"]:
+            con.execute(statement)
         con.commit()
-    except BaseException:
+    except Exception as exc:
         con.close()
-        raise
+        raise connector_error("cannot set up the PostgreSQL session", exc, target.secrets) from None
     return con
 
 

@@ -55,11 +55,11 @@ def sink_from_duckdb(
     drained: str | None = None
     try:
         for fast in (True, False):
-            con = _open(target, fast)
+            con = fastcopy.connect(target) if fast else connect(target)
             try:
                 with con.cursor() as cur:
-                    if drained is None:
-                        drained = _drain_if_streamed(duck, cur, source, table, mode) or ""
+                    if fast:  # the first attempt; the ADBC one reuses what it found
+                        drained = _drain_if_streamed(duck, cur, source, table, mode)
                     rows = _write(
                         duck,
                         cur,
@@ -81,7 +81,7 @@ def sink_from_duckdb(
                 raise connector_error(f"writing {table} failed", exc, target.secrets) from None
             finally:
                 con.close()
-        raise AssertionError("the ADBC writer takes every column")
+        raise AssertionError("unreachable: the ADBC writer takes every column")
     finally:
         if drained:
             duck.execute(f"DROP TABLE IF EXISTS {quote_ident(drained)}")
@@ -89,15 +89,6 @@ def sink_from_duckdb(
 
 class _NotFast(Exception):
     """The fast writer cannot write these columns; ADBC will."""
-
-
-def _open(target: Target, fast: bool) -> Any:
-    if not fast:
-        return connect(target)
-    try:
-        return fastcopy.connect(target)
-    except Exception as exc:
-        raise connector_error("cannot connect to PostgreSQL", exc, target.secrets) from None
 
 
 def _write(
