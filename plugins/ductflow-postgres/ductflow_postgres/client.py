@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -82,24 +83,24 @@ def make_target(
     return Target(dsn + extra, tuple(secrets))
 
 
-def session_settings(target: Target) -> list[str]:
-    """The statements that set up every session, whichever driver opens it."""
-    # Values of timestamp-without-zone columns must not shift with the server's configured zone.
-    settings = ["SET TIME ZONE 'UTC'"]
-    if target.statement_timeout_ms:
-        settings.append(f"SET statement_timeout = {int(target.statement_timeout_ms)}")
-    return settings
-
-
 def connect(target: Target) -> pg.Connection:
-    """Open a connection with autocommit off, so everything until ``commit()`` is one transaction."""
+    """Open an ADBC connection with autocommit off, so everything until ``commit()`` is one transaction."""
+    return open_session(target, pg.connect)
+
+
+def open_session(target: Target, open_driver: Callable[[str], Any], *settings: str) -> Any:
+    """Open ``target`` with a DB-API driver's ``connect`` and set the session up; extra ``settings`` run last."""
     try:
-        con = pg.connect(target.uri)
+        con = open_driver(target.uri)
     except Exception as exc:
         raise connector_error("cannot connect to PostgreSQL", exc, target.secrets) from None
+    # Values of timestamp-without-zone columns must not shift with the server's configured zone.
+    statements = ["SET TIME ZONE 'UTC'", *settings]
+    if target.statement_timeout_ms:
+        statements.append(f"SET statement_timeout = {int(target.statement_timeout_ms)}")
     try:
         with con.cursor() as cur:
-            for statement in session_settings(target):
+            for statement in statements:
                 cur.execute(statement)
         con.commit()
     except Exception as exc:

@@ -17,8 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .client import Target, session_settings
-from .errors import connector_error
+from .client import Target, open_session
 from .names import TableName, quote_ident
 from .types import ColumnPlan, PgColumn
 
@@ -72,21 +71,10 @@ def connect(target: Target) -> Any:
     """A psycopg connection set up as :func:`.client.connect` sets up ADBC's, with no autocommit."""
     import psycopg
 
-    try:
-        con = psycopg.connect(target.uri)
-    except Exception as exc:
-        raise connector_error("cannot connect to PostgreSQL", exc, target.secrets) from None
-    try:
-        # psycopg only waits for the socket to take more COPY data and never reads while it does: a server
-        # sending a notice per row (a trigger's RAISE NOTICE) blocks on its own write and both sides wait for
-        # ever. Nothing reads the notices anyway (ADBC drops them too); errors still arrive.
-        for statement in [*session_settings(target), "SET client_min_messages = error"]:
-            con.execute(statement)
-        con.commit()
-    except Exception as exc:
-        con.close()
-        raise connector_error("cannot set up the PostgreSQL session", exc, target.secrets) from None
-    return con
+    # psycopg only waits for the socket to take more COPY data and never reads while it does: a server sending a
+    # notice per row (a trigger's RAISE NOTICE) blocks on its own write and both sides wait for ever. Nothing reads
+    # the notices anyway (ADBC drops them too); errors still arrive.
+    return open_session(target, psycopg.connect, "SET client_min_messages = error")
 
 
 #: Rows encoded at a time. Smaller pieces keep the sending thread fed: a large one holds the GIL while pgpq
