@@ -5,7 +5,7 @@ the bound of a write (about 7 of 10 client CPU seconds for 5M rows). pgpq encode
 passes the bytes on, which left 4.5 CPU seconds and made the server the bound (see DRIVER.md).
 
 pgpq writes each Arrow type as one PostgreSQL type, so a table goes this way only when every column's target type
-is one pgpq writes exactly; uuid, json, interval and array columns stay with ADBC, which writes them natively.
+is one pgpq writes exactly; interval and array columns stay with ADBC, which writes them natively.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ _WRITES: dict[str, str] = {
     "timestamptz": "Timestamp",
     "bytea": "Bytea",
     "numeric": "Numeric",
+    # The sink sends a uuid as its 16 raw bytes, which is uuid's binary form; json's binary form is its text;
+    # jsonb's is a version byte and the text, which pgpq writes when asked for Jsonb (see encoder_for).
+    "uuid": "Bytea",
+    "json": "Text",
+    "jsonb": "Jsonb",
 }
 
 
@@ -47,7 +52,6 @@ def expected_encoders(plans: list[ColumnPlan], target: list[PgColumn]) -> list[s
     wanted = []
     for plan in plans:
         col = by_name[plan.name]
-        # uuid and json, the types ADBC needs relabelled, are not in _WRITES either.
         found = None if col.is_array else _WRITES.get("text" if plan.staged else col.base)
         if found is None:
             return None
@@ -60,11 +64,29 @@ def encoder_for(schema: pa.Schema, wanted: list[str]) -> Any | None:
     import pgpq
 
     try:
-        encoder = pgpq.ArrowToPostgresBinaryEncoder(schema)
+        builders = {
+            field.name: _jsonb_builder(field)
+            if want == "Jsonb"
+            else pgpq.ArrowToPostgresBinaryEncoder.infer_encoder(field)
+            for field, want in zip(schema, wanted, strict=True)
+        }
+        encoder = pgpq.ArrowToPostgresBinaryEncoder.new_with_encoders(schema, builders)
     except Exception:  # pgpq has no encoder for one of the Arrow types
         return None
     got = [type(column.data_type).__name__ for column in encoder.schema().columns]
     return encoder if got == wanted else None
+
+
+def _jsonb_builder(field: pa.Field) -> Any:
+    """pgpq's encoder of a string column as jsonb; it raises for a column that is not a string."""
+    from pgpq import encoders, schema
+
+    kind = field.type
+    if pa.types.is_large_string(kind):
+        return encoders.LargeStringEncoderBuilder.new_with_output(field, schema.Jsonb())
+    if pa.types.is_string_view(kind):
+        return encoders.StringViewEncoderBuilder.new_with_output(field, schema.Jsonb())
+    return encoders.StringEncoderBuilder.new_with_output(field, schema.Jsonb())
 
 
 def connect(target: Target) -> Any:

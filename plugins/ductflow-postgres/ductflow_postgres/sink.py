@@ -125,7 +125,8 @@ def _write(
         cur.execute(f"TRUNCATE {table.sql}")
     staged_mode = mode == "merge" or (mode == "replace" and not truncate_first)
     staging = any(p.staged for p in plans) or (not created and staged_mode)
-    reader, inner = _stream(duck, source, plans, batch_size)
+    # Only ADBC needs uuid and json columns labelled with Arrow extension types.
+    reader, inner = _stream(duck, source, plans, batch_size, relabel=not fast)
     try:
         encoder = fastcopy.encoder_for(reader.schema, wanted) if wanted is not None else None
         if fast and encoder is None:
@@ -205,11 +206,11 @@ def _insert_sql(
 
 
 def _stream(
-    duck: Any, source: str, plans: list[ColumnPlan], batch_size: int
+    duck: Any, source: str, plans: list[ColumnPlan], batch_size: int, *, relabel: bool
 ) -> tuple[pa.RecordBatchReader, pa.RecordBatchReader]:
     select = ", ".join(p.duck_expr for p in plans)
     reader = duck.sql(f"SELECT {select} FROM {quote_ident(source)}").to_arrow_reader(batch_size)
-    relabels = {p.name: p.relabel for p in plans if p.relabel}
+    relabels = {p.name: p.relabel for p in plans if p.relabel} if relabel else {}
     if not relabels:
         return reader, reader
     ext = {"uuid": pa.uuid(), "json": pa.json_()}

@@ -27,12 +27,15 @@ FAST = [
     ("TIMESTAMPTZ '2024-02-29 12:34:56.789012+05:30'", "timestamp with time zone"),
     ("'\\x00\\xff'::BLOB", "bytea"),
     ("(-12345678901234567890123456789.123456789)::DECIMAL(38,9)", "numeric(38,9)"),
+    ("'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::UUID", "uuid"),
+    ('\'{"a": [1, 2.5, null], "b": "é"}\'::JSON', "jsonb"),
 ]
 SLOW = [
-    ("'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::UUID", "uuid"),
     ("INTERVAL '1 year 3 days 04:05:06'", "interval"),
     ("[1, NULL, 3]", "integer[]"),
 ]
+#: A column that sends a table's rows by ADBC: the fast writer has no interval.
+ADBC_ONLY = ", INTERVAL '1 day' AS u"
 
 
 @pytest.fixture
@@ -81,16 +84,16 @@ MODES = [
 @pytest.mark.parametrize("slow", [False, True], ids=["fast", "adbc"])
 @pytest.mark.parametrize(("mode", "extra"), MODES, ids=[f"{m}-{'-'.join(map(str, e.values()))}" for m, e in MODES])
 async def test_every_mode_works_with_either_writer(make, db, pg_dsn, copies, slow, mode, extra):
-    """Each mode gives the same table whichever writer sends the rows; a uuid column is what sends them by ADBC."""
+    """Each mode gives the same table whichever writer sends the rows; an interval column sends them by ADBC."""
     # Quotes and a percent sign: names are quoted by us, and psycopg must not read % as a placeholder.
     quoted = '"odd ""name"" 100%"'
-    uuid_col = ", u uuid" if slow else ""
+    adbc_col = ", u interval" if slow else ""
     execute(pg_dsn, f"DROP TABLE IF EXISTS {quoted}")
     if mode != "create":
         key = " PRIMARY KEY" if mode == "merge" else ""
-        execute(pg_dsn, f"CREATE TABLE {quoted} (id int{key}, t text{uuid_col})")
+        execute(pg_dsn, f"CREATE TABLE {quoted} (id int{key}, t text{adbc_col})")
         execute(pg_dsn, f"INSERT INTO {quoted} (id, t) VALUES (1, 'old'), (9, 'kept')")
-    u = ", '00000000-0000-0000-0000-000000000001'::UUID AS u" if slow else ""
+    u = ADBC_ONLY if slow else ""
     await db.execute(f"CREATE TABLE src AS SELECT id, t{u} FROM (VALUES (1, 'new'), (2, 'two')) v(id, t)")
     assert await make(table=quoted, mode=mode, **extra).sink("src") == 2
     expected = {
@@ -103,6 +106,31 @@ async def test_every_mode_works_with_either_writer(make, db, pg_dsn, copies, slo
     staged = mode == "merge" or extra.get("replace_strategy") == "staging"
     assert bool(copies) is not slow
     assert all(table.startswith("_ductflow_stage_") for table in copies) if staged else copies in ([], [quoted])
+
+
+async def test_json_columns_take_the_fast_writer_and_keep_their_values(make, db, pg_dsn, copies):
+    """Text into json and jsonb columns goes by the fast writer; json keeps its text as written, jsonb its value."""
+    execute(pg_dsn, "CREATE TABLE docs (id int, j json, jb jsonb)")
+    doc = '{"b": 1,  "a": [true, null, "é"]}'
+    await db.execute(
+        f"CREATE TABLE src AS SELECT 1 AS id, '{doc}' AS j, '{doc}'::JSON AS jb UNION ALL SELECT 2, NULL, NULL"
+    )
+    assert await make(table="docs", mode="append").sink("src") == 2
+    assert copies == ['"docs"']
+    rows = fetch(pg_dsn, "SELECT id, j::text, jb::text, jb -> 'a' ->> 2 FROM docs ORDER BY id")
+    assert rows == [(1, doc, '{"a": [true, null, "é"], "b": 1}', "é"), (2, None, None, None)]
+
+
+async def test_text_that_is_not_json_fails_the_fast_writer_with_the_servers_reason(make, db, pg_dsn, copies):
+    """A value that is not JSON, bound for jsonb, fails the sink with the server's reason and writes nothing."""
+    execute(pg_dsn, "CREATE TABLE bad_docs (id int, jb jsonb)", """INSERT INTO bad_docs VALUES (0, '{"old": true}')""")
+    await db.execute("CREATE TABLE src AS SELECT 1 AS id, '{not json' AS jb")
+    with pytest.raises(
+        ConnectorError, match=r"writing bad_docs failed: invalid input syntax for type json.*\(SQLSTATE 22P02\)$"
+    ):
+        await make(table="bad_docs", mode="replace").sink("src")
+    assert copies == ['"bad_docs"']
+    assert fetch(pg_dsn, "SELECT id FROM bad_docs") == [(0,)]
 
 
 async def test_fast_writer_error_rolls_back_and_names_the_cause(make, db, pg_dsn, copies):
@@ -121,7 +149,7 @@ async def test_fast_writer_error_rolls_back_and_names_the_cause(make, db, pg_dsn
 @pytest.mark.parametrize("value", ["'infinity'::TIMESTAMP", "'-infinity'::DATE", "'infinity'::TIMESTAMPTZ"])
 async def test_infinite_times_are_refused_naming_the_column(make, db, pg_dsn, slow, value):
     """An infinite date or timestamp stops the sink with the column's name, whichever writer it would take."""
-    u = ", '00000000-0000-0000-0000-000000000001'::UUID AS u" if slow else ""
+    u = ADBC_ONLY if slow else ""
     await db.execute(f"CREATE TABLE src AS SELECT 1 AS id, {value} AS when_{u}")
     with pytest.raises(Exception, match=r"column 'when_' holds an infinite (timestamp|date|timestamptz), which"):
         await make(table="inf_target", mode="replace").sink("src")
@@ -165,7 +193,7 @@ async def test_text_keeps_its_characters_in_a_latin1_database(make, db, pg_dsn, 
     )
     try:
         dsn = with_database(pg_dsn, name)
-        u = ", '00000000-0000-0000-0000-000000000001'::UUID AS u" if slow else ""
+        u = ADBC_ONLY if slow else ""
         await db.execute(f"CREATE TABLE src AS SELECT 'héllo wörld' AS t{u}")
         await make(dsn=dsn, table="words", mode="replace").sink("src")
         # The server's own view of the characters: 'é' is one LATIN1 byte, E9.
