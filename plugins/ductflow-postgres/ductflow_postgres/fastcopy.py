@@ -5,7 +5,8 @@ the bound of a write (about 7 of 10 client CPU seconds for 5M rows). pgpq encode
 passes the bytes on, which left 4.5 CPU seconds and made the server the bound (see DRIVER.md).
 
 pgpq writes each Arrow type as one PostgreSQL type, so a table goes this way only when every column's target type
-is one pgpq writes exactly; interval and array columns stay with ADBC, which writes them natively.
+is one pgpq writes exactly; interval columns, and arrays of varchar, char or timestamptz, stay with ADBC, which
+writes them natively.
 """
 
 from __future__ import annotations
@@ -46,17 +47,34 @@ _WRITES: dict[str, str] = {
 }
 
 
+#: Element types of the arrays pgpq writes. A binary array names its element type, and the server refuses any other
+#: than the column's: pgpq labels varchar and char elements text, and timestamptz elements timestamp.
+_ARRAY_ELEMENTS = frozenset(
+    {"int2", "int4", "int8", "float4", "float8", "numeric", "text", "bool", "date", "time", "timestamp", "bytea"}
+)
+
+
 def expected_encoders(plans: list[ColumnPlan], target: list[PgColumn]) -> list[str] | None:
-    """The pgpq output type each planned column needs, or ``None`` when one of them is not pgpq's to write."""
+    """The pgpq output type each planned column needs, or ``None`` when one of them is not pgpq's to write.
+
+    A scalar's is pgpq's type name (``Int4``); an array's is pgpq's DDL for it (``INT4[]``), which names the element.
+    """
     by_name = {col.name: col for col in target}
     wanted = []
     for plan in plans:
         col = by_name[plan.name]
-        found = None if col.is_array else _WRITES.get("text" if plan.staged else col.base)
+        # A staged column travels as text (text[] for an array) into a staging table.
+        found = _wanted("text" if plan.staged else col.base, col.is_array)
         if found is None:
             return None
         wanted.append(found)
     return wanted
+
+
+def _wanted(base: str, is_array: bool) -> str | None:
+    if not is_array:
+        return _WRITES.get(base)
+    return f"{base.upper()}[]" if base in _ARRAY_ELEMENTS else None
 
 
 def encoder_for(schema: pa.Schema, wanted: list[str]) -> Any | None:
@@ -73,8 +91,14 @@ def encoder_for(schema: pa.Schema, wanted: list[str]) -> Any | None:
         encoder = pgpq.ArrowToPostgresBinaryEncoder.new_with_encoders(schema, builders)
     except Exception:  # pgpq has no encoder for one of the Arrow types
         return None
-    got = [type(column.data_type).__name__ for column in encoder.schema().columns]
+    got = [_output(column.data_type) for column in encoder.schema().columns]
     return encoder if got == wanted else None
+
+
+def _output(pg_type: Any) -> str:
+    """What :func:`expected_encoders` calls pgpq's output type ``pg_type``."""
+    name = type(pg_type).__name__
+    return str(pg_type.ddl()) if name == "List" else name
 
 
 def _jsonb_builder(field: pa.Field) -> Any:
