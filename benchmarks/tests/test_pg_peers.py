@@ -116,6 +116,31 @@ def test_peer_target_only_with_peers(tmp_path: Path) -> None:
     assert [c.passed for c in with_peers] == [True, True]
 
 
+def test_read_is_judged_against_binary_psql_and_shows_text_psql_beside_it(tmp_path: Path) -> None:
+    """PG1's target divides by psql's binary \\copy; psql's default text \\copy only adds a diagnostic line."""
+    outcomes = [
+        timed("ductflow", DUCTFLOW, 1.5),
+        timed("psql binary", REFERENCE, 1.0),
+        timed("psql text", postgres.TEXT_LIMIT, 1.25),
+    ]
+    checks = postgres.READ.checks(context(tmp_path, peers=False), outcomes)
+    assert [c.name for c in checks] == [
+        "median of per-round time ÷ PostgreSQL alone",
+        "diagnostic: the same ÷ psql \\copy in its default text format",
+    ]
+    assert [c.measured for c in checks] == [pytest.approx(1.5), pytest.approx(1.2)]
+    assert [c.passed for c in checks] == [False, True]
+
+
+def test_read_builds_both_psql_limits_with_their_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PG1 runs psql's \\copy twice: in binary as the judged limit, and as typed, in its default text format."""
+    monkeypatch.setenv("DUCTFLOW_BENCH_PG_DSN", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    ctx = context(tmp_path, peers=False)
+    found = {c.role: c for c in postgres.build_read(ctx)}
+    assert "WITH (FORMAT binary)" in found[REFERENCE].argv[-1]
+    assert found[postgres.TEXT_LIMIT].argv[-1].endswith("TO '/dev/null'")
+
+
 def test_peers_without_their_venv_are_unavailable_not_raised(tmp_path: Path) -> None:
     ctx = context(tmp_path)
     found = read_peers(ctx, tmp_path, DSN, "facts_100", env=(None, "pip: no matching distribution"))
