@@ -336,14 +336,16 @@ def _plan(name: str, duck_type: str, col: PgColumn) -> ColumnPlan:
     duck = direct + ("[]" if col.is_array else "")
     zoned = _across_zones(q, duck_type.upper(), direct) if not col.is_array else None
     expr = zoned if zoned is not None else f"CAST({q} AS {duck})"
-    if direct in _FINITE_ONLY and not col.is_array:
+    if direct in _FINITE_ONLY:
         # Neither writer can send DuckDB's infinities: pgpq would shift them to a finite year 294247, ADBC fails
-        # without a reason. Say which column it is instead.
+        # without a reason. Say which column it is instead. An array's infinities are its largest or smallest values.
+        where = " in an array" if col.is_array else ""
         message = quote_literal(
-            f"column {name!r} holds an infinite {direct.lower()}, which cannot be written to PostgreSQL here; "
-            "replace it in a transform (for example with NULL)"
+            f"column {name!r} holds an infinite {direct.lower()}{where}, which cannot be written to PostgreSQL "
+            "here; replace it in a transform (for example with NULL)"
         )
-        expr = f"CASE WHEN isinf({expr}) THEN error({message}) ELSE {expr} END"
+        infinite = f"isinf(list_max({expr})) OR isinf(list_min({expr}))" if col.is_array else f"isinf({expr})"
+        expr = f"CASE WHEN {infinite} THEN error({message}) ELSE {expr} END"
     return ColumnPlan(name, f"{expr} AS {q}", col.sql_type, staged=False, relabel=relabel)
 
 

@@ -172,12 +172,25 @@ async def test_fast_writer_error_rolls_back_and_names_the_cause(make, db, pg_dsn
 
 
 @pytest.mark.parametrize("slow", [False, True], ids=["fast", "adbc"])
-@pytest.mark.parametrize("value", ["'infinity'::TIMESTAMP", "'-infinity'::DATE", "'infinity'::TIMESTAMPTZ"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "'infinity'::TIMESTAMP",
+        "'-infinity'::DATE",
+        "'infinity'::TIMESTAMPTZ",
+        "[TIMESTAMP '2024-01-01', NULL, 'infinity'::TIMESTAMP]",
+        "['-infinity'::DATE, DATE '2024-01-01']",
+        "['infinity'::TIMESTAMPTZ]",
+    ],
+)
 async def test_infinite_times_are_refused_naming_the_column(make, db, pg_dsn, slow, value):
-    """An infinite date or timestamp stops the sink with the column's name, whichever writer it would take."""
+    """An infinite date or timestamp, alone or in an array, stops the sink with the column's name, by either writer."""
     u = ADBC_ONLY if slow else ""
     await db.execute(f"CREATE TABLE src AS SELECT 1 AS id, {value} AS when_{u}")
-    with pytest.raises(Exception, match=r"column 'when_' holds an infinite (timestamp|date|timestamptz), which"):
+    array = " in an array" if value.startswith("[") else ""
+    with pytest.raises(
+        Exception, match=rf"column 'when_' holds an infinite (timestamp|date|timestamptz){array}, which"
+    ):
         await make(table="inf_target", mode="replace").sink("src")
     assert fetch(pg_dsn, "SELECT to_regclass('inf_target') IS NULL") == [(True,)]
 
