@@ -108,13 +108,17 @@ def _write(
         raise ConnectorError(f"table {table} already exists (mode: create)")
     drop = existing is not None and mode == "replace" and {c.name for c in existing} != {n for n, _ in src_cols}
     created = existing is None or drop
-    if created:
+    if existing is None or drop:
         existing = pg_columns_for_duck(src_cols, primary_key if mode == "merge" else None)
-    assert existing is not None
     plans = plan_columns(src_cols, existing)
-    wanted = fastcopy.expected_encoders(plans, existing) if fast else None
-    if fast and wanted is None:
-        raise _NotFast
+    encoder = None
+    if fast:
+        # Chosen from an empty result of the same SELECT before anything changes or is read: a streamed source can
+        # be read once only, so once its reader is open there is no going back to ADBC.
+        wanted = fastcopy.expected_encoders(plans, existing)
+        encoder = None if wanted is None else fastcopy.encoder_for(_arrow_schema(duck, source, plans), wanted)
+        if encoder is None:
+            raise _NotFast
     if drop:
         cur.execute(f"DROP TABLE {table.sql}")
     if created:
@@ -128,9 +132,6 @@ def _write(
     # Only ADBC needs uuid and json columns labelled with Arrow extension types.
     reader, inner = _stream(duck, source, plans, batch_size, relabel=not fast)
     try:
-        encoder = fastcopy.encoder_for(reader.schema, wanted) if wanted is not None else None
-        if fast and encoder is None:
-            raise _NotFast
         columns = [p.name for p in plans]
         if not staging:
             if encoder is not None:
@@ -205,11 +206,19 @@ def _insert_sql(
     return sql
 
 
+def _select(source: str, plans: list[ColumnPlan]) -> str:
+    return f"SELECT {', '.join(p.duck_expr for p in plans)} FROM {quote_ident(source)}"
+
+
+def _arrow_schema(duck: Any, source: str, plans: list[ColumnPlan]) -> pa.Schema:
+    """The Arrow schema :func:`_stream` will give, from a query that reads no row (DuckDB plans LIMIT 0 as empty)."""
+    return duck.sql(f"{_select(source, plans)} LIMIT 0").to_arrow_table().schema
+
+
 def _stream(
     duck: Any, source: str, plans: list[ColumnPlan], batch_size: int, *, relabel: bool
 ) -> tuple[pa.RecordBatchReader, pa.RecordBatchReader]:
-    select = ", ".join(p.duck_expr for p in plans)
-    reader = duck.sql(f"SELECT {select} FROM {quote_ident(source)}").to_arrow_reader(batch_size)
+    reader = duck.sql(_select(source, plans)).to_arrow_reader(batch_size)
     relabels = {p.name: p.relabel for p in plans if p.relabel} if relabel else {}
     if not relabels:
         return reader, reader

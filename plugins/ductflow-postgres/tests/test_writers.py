@@ -9,6 +9,7 @@ import pytest
 from ductflow_core.errors import ConnectorError
 
 from ductflow_postgres import fastcopy
+from ductflow_postgres.connection import PostgresConnection
 from ductflow_postgres.names import TableName
 from helpers import execute, fetch, with_database
 
@@ -132,6 +133,17 @@ async def test_arrays_whose_elements_pgpq_mislabels_go_by_adbc(make, db, pg_dsn,
     assert await make(table="labels", mode="append").sink("src") == 1
     assert copies == []
     assert fetch(pg_dsn, "SELECT v::text, c::text FROM labels") == [("{a,NULL,bé}", '{"x ",yz}')]
+
+
+async def test_a_streamed_source_the_fast_writer_declines_is_written_whole_by_adbc(make, db, pg_dsn, monkeypatch):
+    """The writer is chosen before the source is read, so a stream that can be read once still arrives whole."""
+    execute(pg_dsn, "CREATE TABLE streamed_src AS SELECT g AS id FROM generate_series(1, 300000) g")
+    tap = PostgresConnection.create(name="s", c=db, params={"dsn": pg_dsn, "table": "streamed_src"}, materialize=False)
+    await tap.tap(None)
+    # As if pgpq had no encoder for one of the stream's Arrow types.
+    monkeypatch.setattr(fastcopy, "encoder_for", lambda schema, wanted: None)
+    assert await make(table="streamed_dst", mode="replace").sink("s") == 300000
+    assert fetch(pg_dsn, "SELECT count(*), sum(id) FROM streamed_dst") == [(300000, 45000150000)]
 
 
 async def test_json_columns_take_the_fast_writer_and_keep_their_values(make, db, pg_dsn, copies):
