@@ -139,11 +139,10 @@ def table_columns(cur: Any, table: TableName) -> list[PgColumn] | None:
     row = cur.fetchone()
     if not row or not row[0]:
         return None
-    cur.execute(_COLUMNS_SQL.format(table=quote_literal(table.sql)))
-    return [PgColumn(name, sql_type, base, bool(arr), bool(nn)) for name, sql_type, base, arr, nn, _ in cur.fetchall()]
+    return tap_columns(cur, table)[0]
 
 
-def tap_columns(cur: pg.Cursor, table: TableName) -> tuple[list[PgColumn], dict[str, int]]:
+def tap_columns(cur: Any, table: TableName) -> tuple[list[PgColumn], dict[str, int]]:
     """The columns of ``table`` (none when it does not exist) and, for each array column, its elements' typmod.
 
     The driver's Arrow schema leaves element typmods out, so numeric arrays need the catalogue for their precision.
