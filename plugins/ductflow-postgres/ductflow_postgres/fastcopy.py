@@ -130,17 +130,14 @@ PIECE_ROWS = 16_384
 QUEUE_DEPTH = 4
 
 
-def copy_in(
-    cur: Any, table: TableName | str, columns: Iterable[str], reader: pa.RecordBatchReader, encoder: Any
-) -> int:
-    """COPY every batch of ``reader`` into ``table`` (a name or a temporary table's bare name); return the rows.
+def copy_in(cur: Any, table: TableName, columns: Iterable[str], reader: pa.RecordBatchReader, encoder: Any) -> int:
+    """COPY every batch of ``reader`` into ``table``; return the rows.
 
     This thread reads and encodes while another sends, so the server is never left waiting on the encoder.
     """
-    where = table.sql if isinstance(table, TableName) else f"pg_temp.{quote_ident(table)}"
     names = ", ".join(quote_ident(name) for name in columns)
     rows = 0
-    with cur.copy(f"COPY {where} ({names}) FROM STDIN (FORMAT binary)") as copy:
+    with cur.copy(f"COPY {table.sql} ({names}) FROM STDIN (FORMAT binary)") as copy:
         sender = _Sender(copy.write)
         try:
             sender.put(encoder.write_header())

@@ -130,20 +130,14 @@ def _write(
     staged_mode = mode == "merge" or (mode == "replace" and not truncate_first)
     staging = any(p.staged for p in plans) or (not created and staged_mode)
     # Only ADBC needs uuid and json columns labelled with Arrow extension types.
-    reader, inner = _stream(duck, source, plans, batch_size, relabel=not fast)
+    reader, inner = _stream(duck, source, plans, batch_size, relabel=encoder is None)
     try:
-        columns = [p.name for p in plans]
         if not staging:
-            if encoder is not None:
-                return fastcopy.copy_in(cur, table, columns, reader, encoder)
-            return int(cur.adbc_ingest(table.table, reader, mode="append", db_schema_name=table.schema))
+            return _send(cur, table, [p.name for p in plans], reader, encoder)
         stage = f"_ductflow_stage_{uuid.uuid4().hex[:16]}"
         wire = ", ".join(f"{quote_ident(p.name)} {p.wire_type}" for p in plans)
         cur.execute(f"CREATE TEMPORARY TABLE {quote_ident(stage)} ({wire}) ON COMMIT DROP")
-        if encoder is not None:
-            rows = fastcopy.copy_in(cur, stage, columns, reader, encoder)
-        else:
-            rows = int(cur.adbc_ingest(stage, reader, mode="append", db_schema_name="pg_temp"))
+        rows = _send(cur, TableName("pg_temp", stage), [p.name for p in plans], reader, encoder)
     finally:
         # Closing the DuckDB side too: an unfinished result would block every later query on this cursor.
         reader.close()
@@ -204,6 +198,13 @@ def _insert_sql(
         update = ", ".join(f"{c} = EXCLUDED.{c}" for c in rest)
         sql += f" ON CONFLICT ({keys}) " + (f"DO UPDATE SET {update}" if rest else "DO NOTHING")
     return sql
+
+
+def _send(cur: Any, into: TableName, columns: list[str], reader: pa.RecordBatchReader, encoder: Any | None) -> int:
+    """Append ``reader`` to ``into``: encoded by pgpq when there is an ``encoder``, else by ADBC's ingest."""
+    if encoder is not None:
+        return fastcopy.copy_in(cur, into, columns, reader, encoder)
+    return int(cur.adbc_ingest(into.table, reader, mode="append", db_schema_name=into.schema))
 
 
 def _select(source: str, plans: list[ColumnPlan]) -> str:

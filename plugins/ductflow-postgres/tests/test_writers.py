@@ -10,7 +10,6 @@ from ductflow_core.errors import ConnectorError
 
 from ductflow_postgres import fastcopy
 from ductflow_postgres.connection import PostgresConnection
-from ductflow_postgres.names import TableName
 from helpers import execute, fetch, with_database
 
 # DuckDB expression -> the PostgreSQL type of a table the sink creates for it; all of them are the fast writer's.
@@ -57,7 +56,8 @@ def copies(monkeypatch) -> list[str]:
     real = fastcopy.copy_in
 
     def spy(cur, table, columns, reader, encoder):
-        seen.append(table.sql if isinstance(table, TableName) else table)
+        # A staging table by its bare name, the target as it goes into SQL.
+        seen.append(table.table if table.schema == "pg_temp" else table.sql)
         return real(cur, table, columns, reader, encoder)
 
     monkeypatch.setattr(fastcopy, "copy_in", spy)
