@@ -33,10 +33,11 @@ _WRITES: dict[str, str] = {
     "varchar": "Text",
     "bpchar": "Text",
     "bool": "Bool",
-    "date": "Date",
+    # The sink sends dates and timestamps as the numbers that are their binary form (see types._as_pg_binary).
+    "date": "Int4",
     "time": "Time",
-    "timestamp": "Timestamp",
-    "timestamptz": "Timestamp",
+    "timestamp": "Int8",
+    "timestamptz": "Int8",
     "bytea": "Bytea",
     "numeric": "Numeric",
     # The sink sends a uuid as its 16 raw bytes, which is uuid's binary form; json's binary form is its text;

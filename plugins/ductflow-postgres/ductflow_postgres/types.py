@@ -4,8 +4,9 @@ Reading: the driver labels each Arrow field with its PostgreSQL type; fields it 
 extension types. Numerics are opaque strings, cast here to ``DECIMAL(p,s)`` so no value passes through a float.
 
 Writing: the driver's binary COPY writes each Arrow type as one PostgreSQL type only, so every column is cast in
-DuckDB to the Arrow type matching its target column ("direct"). Columns with no such Arrow type travel as text and
-are cast by PostgreSQL from a staging table ("staged").
+DuckDB to the Arrow type matching its target column ("direct"); dates and timestamps go as the integers that are
+their binary form, so infinities survive. Columns with no such Arrow type travel as text and are cast by PostgreSQL
+from a staging table ("staged").
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ _DIRECT: dict[str, str] = {
     "json": "VARCHAR",
     "jsonb": "VARCHAR",
 }
-# DuckDB types with infinite values (see _plan).
-_FINITE_ONLY = {"DATE", "TIMESTAMP", "TIMESTAMPTZ"}
+# DuckDB types with infinite values, which a sink sends as PostgreSQL's own binary numbers (see _as_pg_binary).
+_HAS_INFINITIES = {"DATE", "TIMESTAMP", "TIMESTAMPTZ"}
+_PG_EPOCH_US = 946_684_800_000_000  # PostgreSQL's epoch, 2000-01-01, in microseconds since 1970-01-01
 # These need their Arrow arrays relabelled with an extension type before the driver gets them.
 _RELABEL = {"uuid": "uuid", "json": "json", "jsonb": "json"}
 
@@ -227,31 +229,38 @@ def tap_expressions(
             elif pa.types.is_nested(item):
                 raise _unmappable(field.name, _pg_type(field) + " (nested arrays)")
             else:
-                exprs.append(col)
+                infinite = _with_infinities("x", item)
+                exprs.append(f"list_transform({col}, lambda x: {infinite}) AS {col}" if infinite else col)
         elif pa.types.is_nested(typ) or pa.types.is_dictionary(typ):
             raise _unmappable(field.name, _pg_type(field))
-        elif pa.types.is_timestamp(typ) and typ.unit == "us":
-            duck = "TIMESTAMPTZ" if typ.tz else "TIMESTAMP"
-            plus, minus = _INFINITE_MICROS
-            exprs.append(
-                f"CASE epoch_us({col}) WHEN {plus} THEN 'infinity'::{duck} WHEN {minus} THEN '-infinity'::{duck} "
-                f"ELSE {col} END AS {col}"
-            )
-        elif pa.types.is_date32(typ):
-            plus, minus = _INFINITE_DAYS
-            exprs.append(
-                f"CASE {col} - DATE '1970-01-01' WHEN {plus} THEN 'infinity'::DATE "
-                f"WHEN {minus} THEN '-infinity'::DATE ELSE {col} END AS {col}"
-            )
         else:
-            exprs.append(col)
+            infinite = _with_infinities(col, typ)
+            exprs.append(f"{infinite} AS {col}" if infinite else col)
     return exprs
+
+
+def _with_infinities(value: str, typ: pa.DataType) -> str | None:
+    """``value`` with the driver's renderings of PostgreSQL's infinities made DuckDB's own; ``None`` if it has none."""
+    if pa.types.is_timestamp(typ) and typ.unit == "us":
+        duck = "TIMESTAMPTZ" if typ.tz else "TIMESTAMP"
+        plus, minus = _INFINITE_MICROS
+        return (
+            f"CASE epoch_us({value}) WHEN {plus} THEN 'infinity'::{duck} WHEN {minus} THEN '-infinity'::{duck} "
+            f"ELSE {value} END"
+        )
+    if pa.types.is_date32(typ):
+        plus, minus = _INFINITE_DAYS
+        return (
+            f"CASE {value} - DATE '1970-01-01' WHEN {plus} THEN 'infinity'::DATE "
+            f"WHEN {minus} THEN '-infinity'::DATE ELSE {value} END"
+        )
+    return None
 
 
 # PostgreSQL's infinity and -infinity are the extreme int64 (timestamps, µs since 2000) and int32 (dates,
 # days since 2000) values; the driver shifts them to 1970 as if they were times, and +infinity wraps around.
 # The results lie far before any time PostgreSQL can hold (4713 BC), so they can only be the infinities.
-_INFINITE_MICROS = ((2**63 - 1 + 946_684_800_000_000) - 2**64, -(2**63) + 946_684_800_000_000)
+_INFINITE_MICROS = ((2**63 - 1 + _PG_EPOCH_US) - 2**64, -(2**63) + _PG_EPOCH_US)
 _INFINITE_DAYS = ((2**31 - 1 + 10_957) - 2**32, -(2**31) + 10_957)
 
 
@@ -336,17 +345,43 @@ def _plan(name: str, duck_type: str, col: PgColumn) -> ColumnPlan:
     duck = direct + ("[]" if col.is_array else "")
     zoned = _across_zones(q, duck_type.upper(), direct) if not col.is_array else None
     expr = zoned if zoned is not None else f"CAST({q} AS {duck})"
-    if direct in _FINITE_ONLY:
-        # Neither writer can send DuckDB's infinities: pgpq would shift them to a finite year 294247, ADBC fails
+    if direct in _HAS_INFINITIES and not col.is_array:
+        return ColumnPlan(name, f"{_as_pg_binary(name, expr, direct)} AS {q}", col.sql_type, staged=False)
+    if direct in _HAS_INFINITIES:
+        # An array names its element type, so its times cannot travel as numbers (see _as_pg_binary), and neither
+        # writer can send DuckDB's infinities as times: pgpq would shift them to a finite year 294247, ADBC fails
         # without a reason. Say which column it is instead. An array's infinities are its largest or smallest values.
-        where = " in an array" if col.is_array else ""
         message = quote_literal(
-            f"column {name!r} holds an infinite {direct.lower()}{where}, which cannot be written to PostgreSQL "
+            f"column {name!r} holds an infinite {direct.lower()} in an array, which cannot be written to PostgreSQL "
             "here; replace it in a transform (for example with NULL)"
         )
-        infinite = f"isinf(list_max({expr})) OR isinf(list_min({expr}))" if col.is_array else f"isinf({expr})"
-        expr = f"CASE WHEN {infinite} THEN error({message}) ELSE {expr} END"
+        expr = f"CASE WHEN isinf(list_max({expr})) OR isinf(list_min({expr})) THEN error({message}) ELSE {expr} END"
     return ColumnPlan(name, f"{expr} AS {q}", col.sql_type, staged=False, relabel=relabel)
+
+
+def _as_pg_binary(name: str, value: str, duck: str) -> str:
+    """A DuckDB date or timestamp ``value`` as the number that is PostgreSQL's binary form of it, infinities too.
+
+    Binary COPY sends a timestamp as its int64 microseconds since 2000-01-01 (UTC for timestamptz) and a date as
+    its int32 days since then; the extreme values are -infinity and infinity. A scalar's bytes are not labelled
+    with a type, so either writer sends the number as a bigint or an integer, and the server reads it as the
+    column's type. Their own conversions of times cannot express infinity. A value DuckDB holds but PostgreSQL
+    cannot (before 4714-11-24 BC; dates after 5874897) stops the sink naming the column.
+    """
+    if duck == "DATE":
+        bits, number, kind = 32, f"{value} - DATE '2000-01-01'", "INTEGER"
+        in_range = f"{value} BETWEEN DATE '4714-11-24 (BC)' AND DATE '5874897-12-31'"
+    else:
+        bits, number, kind = 64, f"epoch_us({value}) - {_PG_EPOCH_US}", "BIGINT"
+        # DuckDB's latest timestamp (294247) is before PostgreSQL's.
+        in_range = f"{value} >= '4714-11-24 (BC) 00:00:00{'+00' if duck == 'TIMESTAMPTZ' else ''}'::{duck}"
+    message = quote_literal(f"column {name!r} holds the {duck.lower()} ")
+    reason = quote_literal(", outside PostgreSQL's range; replace it in a transform (for example with NULL)")
+    return (
+        f"CAST(CASE WHEN {value} = 'infinity'::{duck} THEN {2 ** (bits - 1) - 1} "
+        f"WHEN {value} = '-infinity'::{duck} THEN {-(2 ** (bits - 1))} WHEN {in_range} THEN {number} "
+        f"WHEN {value} IS NOT NULL THEN error({message} || CAST({value} AS VARCHAR) || {reason}) END AS {kind})"
+    )
 
 
 def _across_zones(q: str, source: str, target: str) -> str | None:

@@ -236,6 +236,35 @@ async def test_infinite_times_arrive_infinite(make, db, pg_dsn):
     ]
 
 
+@pytest.mark.parametrize("how", ["table", "query"])
+async def test_infinite_times_inside_arrays_arrive_infinite(make, db, pg_dsn, how):
+    """Infinities inside timestamp[], timestamptz[] and date[] arrive as DuckDB's own, not as dates in 290,000 BC."""
+    execute(
+        pg_dsn,
+        f"CREATE TABLE spans_{how} (id int, t timestamp[], tz timestamptz[], d date[])",
+        f"INSERT INTO spans_{how} VALUES "
+        "(1, '{infinity,-infinity,NULL,2024-01-02 03:04}', '{-infinity,infinity}', "
+        "'{infinity,2024-01-02,-infinity}'), (2, NULL, '{}', '{NULL}')",
+    )
+    source = {"table": f"spans_{how}"} if how == "table" else {"query": f"SELECT * FROM spans_{how}"}
+    await make(name="sp", **source).tap(None)
+    rows = await (
+        await db.sql(
+            "SELECT id, t::VARCHAR, tz::VARCHAR, d::VARCHAR, list_transform(tz, lambda x: isinf(x)) FROM sp ORDER BY id"
+        )
+    ).fetchall()
+    assert rows == [
+        (
+            1,
+            "[infinity, -infinity, NULL, '2024-01-02 03:04:00']",
+            "[-infinity, infinity]",
+            "[infinity, 2024-01-02, -infinity]",
+            [True, True],
+        ),
+        (2, None, "[]", "[NULL]", []),
+    ]
+
+
 async def test_times_cross_zones_as_utc_whatever_duckdbs_zone(make, db, pg_dsn):
     """Wall-clock and zoned times written into the other kind are read as UTC, not in DuckDB's local zone."""
     execute(pg_dsn, "CREATE TABLE zoned (a timestamptz, b timestamp, c date)")

@@ -184,24 +184,76 @@ async def test_fast_writer_error_rolls_back_and_names_the_cause(make, db, pg_dsn
 
 
 @pytest.mark.parametrize("slow", [False, True], ids=["fast", "adbc"])
+@pytest.mark.parametrize("mode", ["replace", "merge"])
+async def test_infinite_dates_and_timestamps_arrive_as_postgresql_infinities(make, db, pg_dsn, copies, slow, mode):
+    """DuckDB's infinities in date, timestamp and timestamptz columns are written as PostgreSQL's, by either writer."""
+    u = ADBC_ONLY if slow else ""
+    await db.execute(
+        f"CREATE TABLE src AS SELECT *{u} FROM (VALUES "
+        "(1, 'infinity'::DATE, 'infinity'::TIMESTAMP, 'infinity'::TIMESTAMPTZ), "
+        "(2, '-infinity'::DATE, '-infinity'::TIMESTAMP, '-infinity'::TIMESTAMPTZ), "
+        "(3, DATE '1999-12-31', TIMESTAMP '1999-12-31 23:59:59.999999', "
+        "TIMESTAMPTZ '2024-02-29 12:34:56.789012+05:30'), "
+        "(4, DATE '4713-01-01 (BC)', TIMESTAMP '4713-01-01 (BC) 00:00:00', TIMESTAMPTZ '294246-12-31 23:59:59+00'), "
+        "(5, NULL, NULL, NULL)) v(id, d, ts, tz)"
+    )
+    table = f"valid_to_{mode}_{'adbc' if slow else 'fast'}"
+    extra = {}
+    if mode == "merge":
+        extra = {"primary_key": ["id"]}
+        interval = ", u interval" if slow else ""
+        execute(
+            pg_dsn,
+            f"CREATE TABLE {table} (id int PRIMARY KEY, d date, ts timestamp, tz timestamptz{interval})",
+            f"INSERT INTO {table} (id, d) VALUES (1, '2024-01-01')",
+        )
+    assert await make(table=table, mode=mode, **extra).sink("src") == 5
+    assert bool(copies) is not slow
+    assert fetch(pg_dsn, f"SELECT id, d::text, ts::text, tz::text FROM {table} ORDER BY id") == [
+        (1, "infinity", "infinity", "infinity"),
+        (2, "-infinity", "-infinity", "-infinity"),
+        (3, "1999-12-31", "1999-12-31 23:59:59.999999", "2024-02-29 07:04:56.789012+00"),
+        (4, "4713-01-01 BC", "4713-01-01 00:00:00 BC", "294246-12-31 23:59:59+00"),
+        (5, None, None, None),
+    ]
+
+
+@pytest.mark.parametrize("slow", [False, True], ids=["fast", "adbc"])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("DATE '5874898-01-01'", "date 5874898-01-01"),
+        ("DATE '5877641-06-25 (BC)'", r"date 5877641-06-25 \(BC\)"),
+        ("DATE '4714-11-23 (BC)'", r"date 4714-11-23 \(BC\)"),
+        ("TIMESTAMP '4714-11-23 (BC) 23:59:59.999999'", r"timestamp 4714-11-23 \(BC\) 23:59:59.999999"),
+        ("TIMESTAMP '290309-12-22 (BC) 00:00:00'", r"timestamp 290309-12-22 \(BC\) 00:00:00"),
+        ("TIMESTAMPTZ '4714-11-23 (BC) 23:59:59+00'", r"timestamptz 4714-11-23 \(BC\) 23:59:59\+00"),
+    ],
+)
+async def test_a_time_beyond_postgresqls_range_fails_the_sink_naming_it(make, db, pg_dsn, slow, value, reason):
+    """A time DuckDB holds but PostgreSQL cannot stops the sink naming column and value, and leaves no table."""
+    u = ADBC_ONLY if slow else ""
+    await db.execute(f"CREATE TABLE src AS SELECT 1 AS id, {value} AS d{u}")
+    with pytest.raises(ConnectorError, match=rf"column 'd' holds the {reason}, outside PostgreSQL's range"):
+        await make(table="far_future", mode="replace").sink("src")
+    assert fetch(pg_dsn, "SELECT to_regclass('far_future') IS NULL") == [(True,)]
+
+
+@pytest.mark.parametrize("slow", [False, True], ids=["fast", "adbc"])
 @pytest.mark.parametrize(
     "value",
     [
-        "'infinity'::TIMESTAMP",
-        "'-infinity'::DATE",
-        "'infinity'::TIMESTAMPTZ",
         "[TIMESTAMP '2024-01-01', NULL, 'infinity'::TIMESTAMP]",
         "['-infinity'::DATE, DATE '2024-01-01']",
         "['infinity'::TIMESTAMPTZ]",
     ],
 )
-async def test_infinite_times_are_refused_naming_the_column(make, db, pg_dsn, slow, value):
-    """An infinite date or timestamp, alone or in an array, stops the sink with the column's name, by either writer."""
+async def test_infinite_times_in_arrays_are_refused_naming_the_column(make, db, pg_dsn, slow, value):
+    """An infinite date or timestamp inside an array stops the sink with the column's name, by either writer."""
     u = ADBC_ONLY if slow else ""
     await db.execute(f"CREATE TABLE src AS SELECT 1 AS id, {value} AS when_{u}")
-    array = " in an array" if value.startswith("[") else ""
     with pytest.raises(
-        Exception, match=rf"column 'when_' holds an infinite (timestamp|date|timestamptz){array}, which"
+        Exception, match=r"column 'when_' holds an infinite (timestamp|date|timestamptz) in an array, which"
     ):
         await make(table="inf_target", mode="replace").sink("src")
     assert fetch(pg_dsn, "SELECT to_regclass('inf_target') IS NULL") == [(True,)]
@@ -225,8 +277,8 @@ async def test_server_notices_during_copy_cannot_stall_the_fast_writer(make, db,
 
 
 async def test_a_value_the_encoder_refuses_is_reported_in_one_line(make, db, pg_dsn, copies):
-    """A date before PostgreSQL's range fails the fast writer with pgpq's reason, not its debug text."""
-    await db.execute("CREATE TABLE src AS SELECT DATE '5877641-06-25 (BC)' AS d")
+    """A date before PostgreSQL's range in an array fails the fast writer with pgpq's reason, not its debug text."""
+    await db.execute("CREATE TABLE src AS SELECT [DATE '5877641-06-25 (BC)'] AS d")
     with pytest.raises(ConnectorError, match=r"writing early failed: cannot encode a value for PostgreSQL: Underflow"):
         await make(table="early", mode="replace").sink("src")
     assert copies == ['"early"']
