@@ -14,7 +14,7 @@ from ductflow_core import sqlscan
 from .client import Target, connect, rollback, tap_columns
 from .errors import connector_error
 from .names import TableName, quote_ident
-from .types import query_with_numerics_as_text, tap_expressions, tap_select
+from .types import Shipping, tap_expressions, tap_select, wrapped_query
 
 
 def tap_into_duckdb(duck: Any, target: Target, query: str, table: TableName | None, dest: str) -> int:
@@ -44,18 +44,20 @@ def _commit(con: Any, target: Target, table: TableName | None) -> None:
 def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) -> tuple[Any, str]:
     """Start the query; return the driver's batch reader and the DuckDB select list that types its columns.
 
-    Numeric columns are asked for as text, which the driver decodes far more cheaply than binary numerics: a
-    ``table`` tap builds its select list from the catalogue; a query with numeric columns is wrapped in one.
+    Numeric columns are asked for as text, which the driver decodes far more cheaply than binary numerics, and
+    array columns come with their number of dimensions: a ``table`` tap builds its select list from the catalogue;
+    a query with numeric or array columns is wrapped in one.
     """
     typmods: dict[str, int] = {}
-    decimals: dict[str, str] = {}
+    shipping = Shipping(query)
     if table is not None:
         try:
             columns, typmods = tap_columns(cur, table)
         except Exception as exc:
             raise connector_error(f"cannot read {table}", exc, target.secrets) from None
         if columns:  # else the plain query fails with the server's own words for what is wrong
-            query, decimals = tap_select(table.sql, columns)
+            shipping = tap_select(table.sql, columns)
+            query = shipping.query
     else:
         wrapped = _wrapped_query(cur, query)
         if wrapped is not None:
@@ -67,7 +69,7 @@ def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) 
         reader = cur.fetch_record_batch()
     except Exception as exc:
         raise connector_error(f"cannot read {table or 'query'}", exc, target.secrets) from None
-    return reader, ", ".join(tap_expressions(reader.schema, typmods, decimals))
+    return reader, ", ".join(tap_expressions(reader.schema, shipping, typmods))
 
 
 #: First words of the statements ``COPY (query) TO STDOUT`` takes (data-changing ones need RETURNING).
@@ -84,9 +86,9 @@ def _copyable(query: str) -> bool:
 
 
 def _wrapped_query(cur: Any, query: str) -> tuple[Any, str] | None:
-    """The reader and select list of ``query`` with numerics as text, or ``None`` to run ``query`` as given."""
+    """The reader and select list of ``query`` wrapped (see ``wrapped_query``), or ``None`` to run it as given."""
     try:
-        wrap = query_with_numerics_as_text(query, cur.adbc_execute_schema(query))
+        wrap = wrapped_query(query, cur.adbc_execute_schema(query))
     except Exception:
         # Describing failed: running the query as given reports the server's own reason, if there is one.
         rollback(cur.connection)
@@ -94,13 +96,13 @@ def _wrapped_query(cur: Any, query: str) -> tuple[Any, str] | None:
     if wrap is None:
         return None
     try:
-        cur.execute(wrap[0])
+        cur.execute(wrap.query)
         reader = cur.fetch_record_batch()
     except Exception:
         # Not every statement can be a subquery (SHOW, INSERT ... RETURNING, ...); such a one runs as given.
         rollback(cur.connection)
         return None
-    return reader, ", ".join(tap_expressions(reader.schema, None, wrap[1]))
+    return reader, ", ".join(tap_expressions(reader.schema, wrap))
 
 
 def _load(duck: Any, reader: pa.RecordBatchReader, select: str, dest: str, target: Target, table: Any) -> int:

@@ -104,6 +104,19 @@ class ColumnPlan:
     relabel: str | None = None
 
 
+@attrs.frozen
+class Shipping:
+    """How a tap's rows leave the server: the query it runs, and what DuckDB must do with some of its columns.
+
+    ``decimals``: numeric columns sent as text, with the DuckDB type each becomes. ``dims``: array columns, with the
+    name of the extra column carrying each one's number of dimensions (see :func:`tap_expressions`).
+    """
+
+    query: str
+    decimals: dict[str, str] = attrs.Factory(dict)
+    dims: dict[str, str] = attrs.Factory(dict)
+
+
 def numeric_typmod(typmod: int) -> tuple[int, int] | None:
     """``(precision, scale)`` of a PostgreSQL numeric typmod, ``None`` when unconstrained."""
     if typmod < 4:
@@ -153,8 +166,8 @@ def numeric_as_text(column: PgColumn) -> str | None:
     return "DOUBLE"
 
 
-def tap_select(table_sql: str, columns: list[PgColumn]) -> tuple[str, dict[str, str]]:
-    """The server query a table tap runs, and the DuckDB type of each numeric column it ships as text."""
+def tap_select(table_sql: str, columns: list[PgColumn]) -> Shipping:
+    """The server query a table tap runs: numeric columns as text, and each array column's dimensions beside it."""
     items = []
     as_text: dict[str, str] = {}
     for column in columns:
@@ -165,14 +178,15 @@ def tap_select(table_sql: str, columns: list[PgColumn]) -> tuple[str, dict[str, 
         else:
             items.append(f"{col}::text AS {col}")
             as_text[column.name] = duck_type
-    return f"SELECT {', '.join(items)} FROM {table_sql}", as_text
+    counts, dims = _dimension_counts([c.name for c in columns if c.is_array], {c.name for c in columns})
+    return Shipping(f"SELECT {', '.join(items + counts)} FROM {table_sql}", as_text, dims)
 
 
-def query_with_numerics_as_text(query: str, schema: pa.Schema) -> tuple[str, dict[str, str]] | None:
-    """``query`` wrapped so its numeric columns come as text, and their DuckDB types (see :func:`numeric_as_text`).
+def wrapped_query(query: str, schema: pa.Schema) -> Shipping | None:
+    """``query`` wrapped as :func:`tap_select` would send a table: numeric columns as text, array dimensions beside.
 
-    ``schema`` is the driver's description of the query's result. ``None`` when no column is numeric, or when the
-    columns cannot each be named (two share a name).
+    ``schema`` is the driver's description of the query's result. ``None`` when no column is numeric or an array,
+    or when the columns cannot each be named (two share a name).
     """
     names = schema.names
     if len(set(names)) != len(names):
@@ -186,25 +200,47 @@ def query_with_numerics_as_text(query: str, schema: pa.Schema) -> tuple[str, dic
             as_text[field.name] = duck_numeric(_typmod(field))
         else:
             items.append(col)
-    if not as_text:
+    arrays = [field.name for field in schema if pa.types.is_list(field.type) or pa.types.is_large_list(field.type)]
+    counts, dims = _dimension_counts(arrays, set(names))
+    if not as_text and not dims:
         return None
     # Trailing semicolons and comments cut, and own lines, so nothing in the query can close or swallow the parenthesis.
     body = sqlscan.without_trailing_semicolons(query)
-    return f"SELECT {', '.join(items)} FROM (\n{body}\n) AS _ductflow_query", as_text
+    return Shipping(f"SELECT {', '.join(items + counts)} FROM (\n{body}\n) AS _ductflow_query", as_text, dims)
 
 
-def tap_expressions(
-    schema: pa.Schema, element_typmods: dict[str, int] | None = None, decimals: dict[str, str] | None = None
-) -> list[str]:
+def _dimension_counts(arrays: list[str], taken: set[str]) -> tuple[list[str], dict[str, str]]:
+    """Select items counting the dimensions of each of ``arrays``, and the name of each count by array column.
+
+    The driver hands over a multi-dimensional array flattened (``{{1,2},{3,4}}`` as ``[1,2,3,4]``) with nothing to
+    tell the two apart, and PostgreSQL does not hold an array column to its declared dimensions: the count, sent
+    beside the array, lets DuckDB refuse such a value instead of keeping it flattened.
+    """
+    items: list[str] = []
+    dims: dict[str, str] = {}
+    for number, name in enumerate(arrays):
+        count = f"__ductflow_ndims_{number}"
+        while count in taken:
+            count = "_" + count
+        taken = taken | {count}
+        items.append(f"array_ndims({quote_ident(name)}) AS {quote_ident(count)}")
+        dims[name] = count
+    return items, dims
+
+
+def tap_expressions(schema: pa.Schema, shipping: Shipping, element_typmods: dict[str, int] | None = None) -> list[str]:
     """DuckDB select list that turns the driver's Arrow stream into properly typed DuckDB columns.
 
-    ``element_typmods`` gives, for array columns, the typmod of their elements (the driver does not report it);
-    ``decimals`` the DuckDB type of numeric columns the query shipped as text (see :func:`tap_select`).
-    Raises :class:`ConnectorError` naming the first column whose PostgreSQL type has no DuckDB counterpart.
+    ``shipping`` says how the server sent the columns; ``element_typmods`` gives, for array columns, the typmod of
+    their elements (the driver does not report it). Raises :class:`ConnectorError` naming the first column whose
+    PostgreSQL type has no DuckDB counterpart; a multi-dimensional array stops the read naming its column.
     """
     exprs: list[str] = []
     seen: set[str] = set()
+    counts = set(shipping.dims.values())
     for field in schema:
+        if field.name in counts:
+            continue
         # Columns are picked by name: a second column of the same name would silently read the first one's values.
         if field.name in seen:
             raise ConnectorError(
@@ -212,31 +248,40 @@ def tap_expressions(
             )
         seen.add(field.name)
         col = quote_ident(field.name)
-        typ = field.type
-        if decimals and field.name in decimals:
-            exprs.append(f"CAST({col} AS {decimals[field.name]}) AS {col}")
-        elif isinstance(typ, pa.OpaqueType):
-            if typ.type_name != "numeric":
-                raise _unmappable(field.name, typ.type_name)
-            exprs.append(f"CAST({col} AS {duck_numeric(_typmod(field))}) AS {col}")
-        elif pa.types.is_list(typ) or pa.types.is_large_list(typ):
-            item = typ.value_type
-            if isinstance(item, pa.OpaqueType):
-                if item.type_name != "numeric":
-                    raise _unmappable(field.name, _pg_type(field))
-                typmod = (element_typmods or {}).get(field.name, -1)
-                exprs.append(f"CAST({col} AS {duck_numeric(typmod)}[]) AS {col}")
-            elif pa.types.is_nested(item):
-                raise _unmappable(field.name, _pg_type(field) + " (nested arrays)")
-            else:
-                infinite = _with_infinities("x", item)
-                exprs.append(f"list_transform({col}, lambda x: {infinite}) AS {col}" if infinite else col)
-        elif pa.types.is_nested(typ) or pa.types.is_dictionary(typ):
-            raise _unmappable(field.name, _pg_type(field))
-        else:
-            infinite = _with_infinities(col, typ)
-            exprs.append(f"{infinite} AS {col}" if infinite else col)
+        value = _typed(field, col, shipping.decimals.get(field.name), (element_typmods or {}).get(field.name, -1))
+        count = shipping.dims.get(field.name)
+        if count is not None:
+            message = quote_literal(
+                f"column {field.name!r} holds a multi-dimensional array, which would arrive flattened; read it as "
+                f"text ({col}::text) and parse it in a transform"
+            )
+            value = f"CASE WHEN {quote_ident(count)} > 1 THEN error({message}) ELSE {value} END"
+        exprs.append(f"{value} AS {col}")
     return exprs
+
+
+def _typed(field: pa.Field, col: str, decimal: str | None, element_typmod: int) -> str:
+    """The DuckDB expression of the driver's column ``col``, typed as its PostgreSQL column maps."""
+    typ = field.type
+    if decimal is not None:
+        return f"CAST({col} AS {decimal})"
+    if isinstance(typ, pa.OpaqueType):
+        if typ.type_name != "numeric":
+            raise _unmappable(field.name, typ.type_name)
+        return f"CAST({col} AS {duck_numeric(_typmod(field))})"
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        item = typ.value_type
+        if isinstance(item, pa.OpaqueType):
+            if item.type_name != "numeric":
+                raise _unmappable(field.name, _pg_type(field))
+            return f"CAST({col} AS {duck_numeric(element_typmod)}[])"
+        if pa.types.is_nested(item):
+            raise _unmappable(field.name, _pg_type(field) + " (nested arrays)")
+        infinite = _with_infinities("x", item)
+        return f"list_transform({col}, lambda x: {infinite})" if infinite else col
+    if pa.types.is_nested(typ) or pa.types.is_dictionary(typ):
+        raise _unmappable(field.name, _pg_type(field))
+    return _with_infinities(col, typ) or col
 
 
 def _with_infinities(value: str, typ: pa.DataType) -> str | None:

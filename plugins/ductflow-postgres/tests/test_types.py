@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from ductflow_core.errors import ConnectorError
 
+from ductflow_postgres import PostgresConnection
 from helpers import execute, fetch
 
 # (PostgreSQL type, SQL literals of the values, DuckDB type the tap must produce)
@@ -263,6 +264,45 @@ async def test_infinite_times_inside_arrays_arrive_infinite(make, db, pg_dsn, ho
         ),
         (2, None, "[]", "[NULL]", []),
     ]
+
+
+@pytest.mark.parametrize("materialize", [None, False], ids=["table", "stream"])
+@pytest.mark.parametrize("how", ["table", "query"])
+async def test_a_multi_dimensional_array_stops_the_read_naming_its_column(db, pg_dsn, how, materialize):
+    """A 2-D value in an array column stops the read naming the column, where the driver would have flattened it."""
+    table = f"grid_{how}_{materialize}"
+    execute(
+        pg_dsn,
+        f'CREATE TABLE {table} (id int, "a b" int[], n numeric(5,2)[])',
+        f"INSERT INTO {table} VALUES (1, '{{1,2}}', '{{1.5}}'), (2, '{{{{1,2}},{{3,4}}}}', NULL)",
+    )
+    source = {"table": table} if how == "table" else {"query": f"SELECT * FROM {table}"}
+    conn = PostgresConnection.create(name="grid", c=db, params={"dsn": pg_dsn, **source}, materialize=materialize)
+    refused = r"""column 'a b' holds a multi-dimensional array, .* \("a b"::text\)"""
+    if materialize is False:
+        await conn.tap(None)  # a view: its rows are read, and refused, by the stage that reads it
+        with pytest.raises(Exception, match=refused):
+            await db.execute("CREATE TABLE copied AS SELECT * FROM grid")
+    else:
+        with pytest.raises(ConnectorError, match=refused):
+            await conn.tap(None)
+
+
+@pytest.mark.parametrize("how", ["table", "query"])
+async def test_one_dimensional_arrays_arrive_beside_no_extra_column(make, db, pg_dsn, how):
+    """Arrays of one dimension, empty or NULL arrive as lists, and the dimension counts sent with them stay out."""
+    table = f"flat_{how}"
+    execute(
+        pg_dsn,
+        # A column named like the dimension count of the first array: the count takes another name.
+        f"CREATE TABLE {table} (id int, a int[], __ductflow_ndims_0 text, b text[])",
+        f"INSERT INTO {table} VALUES (1, '{{1,NULL,3}}', 'x', '{{}}'), (2, NULL, NULL, '{{\"y z\"}}')",
+    )
+    source = {"table": table} if how == "table" else {"query": f"SELECT * FROM {table} ORDER BY id"}
+    await make(name="flat", **source).tap(None)
+    assert [f.name for f in await db.columns("flat")] == ["id", "a", "__ductflow_ndims_0", "b"]
+    rows = await (await db.sql("SELECT * FROM flat ORDER BY id")).fetchall()
+    assert rows == [(1, [1, None, 3], "x", []), (2, None, None, ["y z"])]
 
 
 async def test_times_cross_zones_as_utc_whatever_duckdbs_zone(make, db, pg_dsn):
