@@ -237,6 +237,11 @@ async def test_infinite_times_arrive_infinite(make, db, pg_dsn):
     ]
 
 
+def _source(how: str, table: str) -> dict[str, str]:
+    """A tap's params reading ``table`` by name or by a query, as ``how`` says."""
+    return {"table": table} if how == "table" else {"query": f"SELECT * FROM {table}"}
+
+
 @pytest.mark.parametrize("how", ["table", "query"])
 async def test_infinite_times_inside_arrays_arrive_infinite(make, db, pg_dsn, how):
     """Infinities inside timestamp[], timestamptz[] and date[] arrive as DuckDB's own, not as dates in 290,000 BC."""
@@ -247,8 +252,7 @@ async def test_infinite_times_inside_arrays_arrive_infinite(make, db, pg_dsn, ho
         "(1, '{infinity,-infinity,NULL,2024-01-02 03:04}', '{-infinity,infinity}', "
         "'{infinity,2024-01-02,-infinity}'), (2, NULL, '{}', '{NULL}')",
     )
-    source = {"table": f"spans_{how}"} if how == "table" else {"query": f"SELECT * FROM spans_{how}"}
-    await make(name="sp", **source).tap(None)
+    await make(name="sp", **_source(how, f"spans_{how}")).tap(None)
     rows = await (
         await db.sql(
             "SELECT id, t::VARCHAR, tz::VARCHAR, d::VARCHAR, list_transform(tz, lambda x: isinf(x)) FROM sp ORDER BY id"
@@ -276,8 +280,8 @@ async def test_a_multi_dimensional_array_stops_the_read_naming_its_column(db, pg
         f'CREATE TABLE {table} (id int, "a b" int[], n numeric(5,2)[])',
         f"INSERT INTO {table} VALUES (1, '{{1,2}}', '{{1.5}}'), (2, '{{{{1,2}},{{3,4}}}}', NULL)",
     )
-    source = {"table": table} if how == "table" else {"query": f"SELECT * FROM {table}"}
-    conn = PostgresConnection.create(name="grid", c=db, params={"dsn": pg_dsn, **source}, materialize=materialize)
+    params = {"dsn": pg_dsn, **_source(how, table)}
+    conn = PostgresConnection.create(name="grid", c=db, params=params, materialize=materialize)
     refused = r"""column 'a b' holds a multi-dimensional array, .* \("a b"::text\)"""
     if materialize is False:
         await conn.tap(None)  # a view: its rows are read, and refused, by the stage that reads it
@@ -298,8 +302,7 @@ async def test_one_dimensional_arrays_arrive_beside_no_extra_column(make, db, pg
         f"CREATE TABLE {table} (id int, a int[], __ductflow_ndims_0 text, b text[])",
         f"INSERT INTO {table} VALUES (1, '{{1,NULL,3}}', 'x', '{{}}'), (2, NULL, NULL, '{{\"y z\"}}')",
     )
-    source = {"table": table} if how == "table" else {"query": f"SELECT * FROM {table} ORDER BY id"}
-    await make(name="flat", **source).tap(None)
+    await make(name="flat", **_source(how, table)).tap(None)
     assert [f.name for f in await db.columns("flat")] == ["id", "a", "__ductflow_ndims_0", "b"]
     rows = await (await db.sql("SELECT * FROM flat ORDER BY id")).fetchall()
     assert rows == [(1, [1, None, 3], "x", []), (2, None, None, ["y z"])]
