@@ -17,14 +17,14 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import duckdb
-
 from .dbopen import connect
+from .engine import engine, python_api
 from .errors import ConnectorError, PipelineError
 from .models import Field
 from .sqlnames import quote_ident
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow
 
 T = TypeVar("T")
@@ -53,7 +53,7 @@ class Database:
         if allowed_directories is not None or allowed_paths is not None:
             try:
                 self._lock_down(allowed_directories or [], allowed_paths or [])
-            except duckdb.Error as exc:
+            except engine().Error as exc:
                 self._con.close()
                 # duckdb: settings that shut external access or the configuration before the sandbox is set.
                 raise PipelineError(
@@ -109,7 +109,7 @@ class Database:
             with contextlib.suppress(Exception):
                 cursor.close()
         # Still busy with a worker that ignored interruption? The WAL keeps the file consistent.
-        with contextlib.suppress(duckdb.Error):
+        with contextlib.suppress(engine().Error):
             self._con.close()
 
     def __enter__(self) -> Database:
@@ -136,7 +136,8 @@ class StageDatabase:
 
     @property
     def raw(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB cursor itself, for blocking work inside :meth:`run`."""
+        """The DuckDB cursor itself, for blocking work inside :meth:`run`, with all of the ``duckdb`` package's API."""
+        python_api()
         return self._con
 
     @staticmethod
@@ -182,19 +183,25 @@ class StageDatabase:
         Statements (``CREATE``, ``INSERT``, …) run at once; a ``SELECT`` runs
         when its relation is fetched.
         """
+        python_api()  # relations are the package's Python layer (see engine.py)
         rel = await self.run(lambda: self._con.sql(query, params=params))
         return Relation(rel, self) if rel is not None else None
 
     async def execute(self, query: str, params: Any = None) -> None:
         """Run a statement, with ``?`` or ``$name`` parameters bound from ``params``; any result is discarded."""
         # DuckDB keeps an unread result open on the cursor and refuses the next call until it is read.
-        await self.run(lambda: self._con.execute(query, params).fetchall())
+        await self.fetchall(query, params)
+
+    async def fetchall(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+        """Run a statement, with parameters bound as for :meth:`execute`, and return all its rows."""
+        return await self.run(lambda: self._con.execute(query, params).fetchall())
 
     async def register(self, name: str, obj: Any) -> None:
         """Make ``obj`` (a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader) queryable as ``name``.
 
         A RecordBatchReader is read as a stream, once, by the query that selects from it.
         """
+        python_api()  # it sets up DuckDB's scanning of Python objects (see engine.py)
         await self.run(self._con.register, name, obj)
 
     async def unregister(self, name: str) -> None:
@@ -203,13 +210,11 @@ class StageDatabase:
 
     async def relation_kind(self, name: str) -> str | None:
         """``"table"`` or ``"view"`` for what is called ``name`` in the current schema, else ``None``."""
-        rows = await self.run(
-            lambda: self._con.execute(
-                "SELECT 'table' FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema() "
-                "UNION ALL SELECT 'view' FROM duckdb_views() WHERE view_name = ? AND schema_name = current_schema() "
-                "AND NOT internal",
-                [name, name],
-            ).fetchall()
+        rows = await self.fetchall(
+            "SELECT 'table' FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema() "
+            "UNION ALL SELECT 'view' FROM duckdb_views() WHERE view_name = ? AND schema_name = current_schema() "
+            "AND NOT internal",
+            [name, name],
         )
         return str(rows[0][0]) if rows else None
 
@@ -225,18 +230,16 @@ class StageDatabase:
 
     async def columns(self, name: str) -> list[Field]:
         """The fields of table or view ``name``, in column order."""
-        rows = await self.run(
-            lambda: self._con.execute(
-                "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
-                "WHERE table_name = ? AND table_schema = current_schema() ORDER BY ordinal_position",
-                [name],
-            ).fetchall()
+        rows = await self.fetchall(
+            "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
+            "WHERE table_name = ? AND table_schema = current_schema() ORDER BY ordinal_position",
+            [name],
         )
         return [Field(name=col, type=typ, nullable=bool(nullable)) for col, typ, nullable in rows]
 
     async def count(self, name: str) -> int:
         """Number of rows in table or view ``name``."""
-        rows = await self.run(lambda: self._con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchall())
+        rows = await self.fetchall(f"SELECT count(*) FROM {quote_ident(name)}")
         return int(rows[0][0]) if rows else 0
 
     async def cursor(self) -> StageDatabase:

@@ -3,7 +3,8 @@
 ``duckdb.connect`` takes about 40 ms here and releases the GIL while it works. A run
 starts it as soon as the pipeline's settings are known, then imports, resolves
 connections and builds its plugin manager in the meantime. Of what is heavy, this module
-imports only DuckDB, so that the thread can start before the rest of the run is imported.
+imports only DuckDB's engine (see :mod:`.engine`), so that the thread can start before the rest of the run
+is imported.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-
+from .engine import engine
 from .errors import PipelineError
+
+if TYPE_CHECKING:
+    import duckdb
 
 #: Ductflow's defaults where they differ from DuckDB's; a pipeline's ``duckdb:`` overrides them.
 #: A COPY that keeps insertion order holds every batch a streamed source gets ahead of the writer, up to
@@ -30,9 +33,11 @@ def connect(path: str | None, config: Mapping[str, Any] | None = None) -> duckdb
     :raises PipelineError: DuckDB refused the file or a setting; the message is DuckDB's first line.
     """
     settings = {**DEFAULT_SETTINGS, **{k: _setting_value(v) for k, v in (config or {}).items()}}
+    duck = engine()
     try:
-        return duckdb.connect(path or ":memory:", config=settings)
-    except duckdb.Error as exc:
+        connection: duckdb.DuckDBPyConnection = duck.connect(path or ":memory:", config=settings)
+        return connection
+    except duck.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise PipelineError(f"cannot open the DuckDB database {path or ':memory:'}: {first}") from exc
 

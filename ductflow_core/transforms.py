@@ -14,10 +14,12 @@ StatementKinds = Callable[[str], list[str]]
 
 def duckdb_statement_kinds() -> StatementKinds:
     """DuckDB's parser on its default connection, for checks outside a run (a run parses on its own database)."""
-    import duckdb
+    from .engine import engine
+
+    duck = engine()
 
     def kinds(sql: str) -> list[str]:
-        return [s.type.name for s in duckdb.extract_statements(sql)]
+        return [s.type.name for s in duck.extract_statements(sql)]
 
     return kinds
 
@@ -30,11 +32,11 @@ def transform_problem(sql: str, parse: StatementKinds | None = None) -> str | No
     """
     if parse is None:
         return query_problem(sql)
-    import duckdb
+    from .engine import engine
 
     try:
         kinds = parse(sql)
-    except duckdb.Error as exc:
+    except engine().Error as exc:
         return str(exc).strip().splitlines()[0]
     if kinds in (["SELECT"], ["MULTI"]):
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import time
 from typing import ClassVar, Literal
 
@@ -170,3 +171,19 @@ class GcProbe(Connection):
 
     async def tap(self, query: str | None = None) -> None:
         await self.c.execute(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT ? AS collecting", [gc.isenabled()])
+
+
+class LayerProbe(Connection):
+    """Taps one row: whether DuckDB's Python package (``duckdb``) had been imported when the tap ran."""
+
+    async def tap(self, query: str | None = None) -> None:
+        imported = "duckdb" in sys.modules
+        await self.c.execute(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT ? AS imported", [imported])
+
+
+class RawProbe(Connection):
+    """Taps one row through the relation API of ``self.c.raw``, which DuckDB's Python package provides."""
+
+    async def tap(self, query: str | None = None) -> None:
+        raw = self.c.raw
+        await self.c.run(lambda: raw.sql(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT 42 AS answer"))

@@ -91,7 +91,7 @@ async def _transform(stage: TransformStage, run: RunContext, facade: StageDataba
         return None
     # DuckDB answers CREATE TABLE … AS with the number of rows written: no count(*) needs to follow.
     statement = f"CREATE TABLE {quote_ident(stage.name)} AS {stage.sql}"
-    written = await facade.run(lambda: facade.raw.execute(statement).fetchall())
+    written = await facade.fetchall(statement)
     return int(written[0][0]) if written else await facade.count(stage.name)
 
 
