@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar
 
 from ductflow_core.connection import Connection
+from ductflow_core.engine import engine
 from ductflow_core.errors import ConnectorError
 from ductflow_core.models import Field
 from ductflow_core.sqlnames import quote_ident, quote_literal
@@ -101,8 +102,7 @@ class FileConnection(Connection):
 
     async def _rows(self, query: str) -> list[tuple[object, ...]]:
         """Every row of a query DuckDB answers about the files (a glob, a sniff)."""
-        relation = await self._db.sql(query)
-        return await relation.fetchall() if relation is not None else []
+        return await self._db.fetchall(query)
 
     @property
     def _db(self) -> StageDatabase:
@@ -164,7 +164,7 @@ class FileConnection(Connection):
 
     async def tap(self, query: str | None = None) -> None:
         """Make table (or view) ``self.name`` from the file(s); ``query`` may select from them as ``source``."""
-        import duckdb  # here, not at the top: `ductflow validate` imports this module and never needs DuckDB
+        duck = engine()  # here, not at the top: `ductflow validate` imports this module and never needs DuckDB
 
         self._check_role("tap")
         pattern, literal = await self._require_files()
@@ -182,7 +182,7 @@ class FileConnection(Connection):
         try:
             try:
                 await self._db.execute(create)
-            except duckdb.CatalogException as exc:
+            except duck.CatalogException as exc:
                 # In a database file kept between runs, the name may be the other kind (a run with the other
                 # ``materialize``); CREATE OR REPLACE refuses to turn one into the other. Rare, so handled here
                 # rather than looked up in the catalog before every tap.
@@ -190,12 +190,12 @@ class FileConnection(Connection):
                     raise
                 await self._db.execute(f"DROP {'VIEW' if kind == 'TABLE' else 'TABLE'} {quote_ident(self.name)}")
                 await self._db.execute(create)
-        except duckdb.Error as exc:
+        except duck.Error as exc:
             raise ConnectorError(f"cannot read {self.path!r}: {first_line(exc)}") from exc
 
     async def sink(self, from_name: str) -> None:
         """Write table ``from_name`` to ``path``: into a hidden sibling first, renamed into place on success."""
-        import duckdb
+        duck = engine()
 
         self._check_role("sink")
         if is_glob(self.path):
@@ -209,7 +209,7 @@ class FileConnection(Connection):
             target.parent.mkdir(parents=True, exist_ok=True)
             await self._db.execute(statement)
             await self._db.run(swap_into_place, staged, target)
-        except duckdb.Error as exc:
+        except duck.Error as exc:
             raise ConnectorError(f"cannot write {self.path!r}: {first_line(exc)}") from exc
         except OSError as exc:
             reason = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
@@ -220,7 +220,7 @@ class FileConnection(Connection):
 
     async def show_schema(self) -> list[Field]:
         """The tapped table's fields once it exists; else those of the file(s) at ``path``; else the core's default."""
-        import duckdb
+        duck = engine()
 
         if self.c is None:
             return []
@@ -230,9 +230,8 @@ class FileConnection(Connection):
         if await self._matches(pattern, literal):
             source = reader_call(self.READER, pattern, self.reader_options(literal))
             try:
-                relation = await self.c.sql(f"DESCRIBE SELECT * FROM {source}")
-                rows = await relation.fetchall() if relation is not None else []
-            except duckdb.Error as exc:
+                rows = await self.c.fetchall(f"DESCRIBE SELECT * FROM {source}")
+            except duck.Error as exc:
                 raise ConnectorError(f"cannot read {self.path!r}: {first_line(exc)}") from exc
             return [Field(name=row[0], type=row[1], nullable=row[2] != "NO") for row in rows]
         return await super().show_schema()

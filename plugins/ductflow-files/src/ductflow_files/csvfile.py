@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
+from ductflow_core.engine import engine
+
 from .base import FileConnection
 from .sqltext import reader_call
 
@@ -79,7 +81,7 @@ class CsvConnection(FileConnection):
         a small file, more for wide ones). The sniffer's dialect and column types are the same ones ``read_csv``
         would use on its own; a sniff that fails leaves the options as they were, for the read to report.
         """
-        import duckdb
+        duck = engine()
 
         if not self._pinnable(literal, options):
             return options
@@ -88,7 +90,7 @@ class CsvConnection(FileConnection):
                 "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns, "
                 f"DateFormat, TimestampFormat FROM {reader_call('sniff_csv', pattern, options)}"
             )
-        except duckdb.Error:
+        except duck.Error:
             return options
         if len(found) != 1 or not found[0][7]:
             return options

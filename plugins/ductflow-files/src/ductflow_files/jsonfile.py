@@ -7,6 +7,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, get_args
 
+from ductflow_core.engine import engine
+
 from .base import FileConnection
 from .sqltext import reader_call
 
@@ -66,14 +68,14 @@ class JsonConnection(FileConnection):
         ``columns`` given. Pinned only when no column holds dates, times or timestamps (see ``_FORMAT_DETECTED``);
         a file DuckDB cannot describe is left as it was, for the read to report.
         """
-        import duckdb
+        duck = engine()
 
         if not self._pinnable(literal, options):
             return options
         source = reader_call(self.READER, pattern, options)
         try:
             found = await self._rows(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})")
-        except duckdb.Error:
+        except duck.Error:
             return options
         if not found or any(_FORMAT_DETECTED.search(str(column_type)) for _, column_type in found):
             return options
