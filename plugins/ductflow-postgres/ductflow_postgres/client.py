@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-import adbc_driver_postgresql.dbapi as pg
 import attrs
 
 from .errors import connector_error
@@ -83,8 +82,14 @@ def make_target(
     return Target(dsn + extra, tuple(secrets))
 
 
-def connect(target: Target) -> pg.Connection:
-    """Open an ADBC connection with autocommit off, so everything until ``commit()`` is one transaction."""
+def connect(target: Target) -> Any:
+    """Open an ADBC connection with autocommit off, so everything until ``commit()`` is one transaction.
+
+    The driver is imported here, not with the module: with pyarrow.dataset it costs ~50 ms, and a sink that the
+    fast writer takes never needs it.
+    """
+    import adbc_driver_postgresql.dbapi as pg
+
     return open_session(target, pg.connect)
 
 
@@ -109,7 +114,7 @@ def open_session(target: Target, open_driver: Callable[[str], Any], *settings: s
     return con
 
 
-def rollback(con: pg.Connection) -> None:
+def rollback(con: Any) -> None:
     """Roll back whatever the connection's transaction holds, ignoring a connection that is already gone.
 
     A failed statement aborts the transaction the next one would run in; and the error that led here is the one

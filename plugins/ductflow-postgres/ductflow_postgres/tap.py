@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
-from adbc_driver_postgresql import StatementOptions
 from ductflow_core import sqlscan
 
 from .client import Target, connect, rollback, tap_columns
@@ -64,6 +63,8 @@ def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) 
             return wrapped
     try:
         if not _copyable(query):
+            from adbc_driver_postgresql import StatementOptions
+
             cur.adbc_statement.set_options(**{StatementOptions.USE_COPY.value: "false"})
         cur.execute(query)
         reader = cur.fetch_record_batch()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 
 import pytest
 from ductflow_core.errors import ConnectorError
@@ -257,6 +259,29 @@ async def test_infinite_times_in_arrays_are_refused_naming_the_column(make, db, 
     ):
         await make(table="inf_target", mode="replace").sink("src")
     assert fetch(pg_dsn, "SELECT to_regclass('inf_target') IS NULL") == [(True,)]
+
+
+@pytest.mark.parametrize(("column", "driver_loaded"), [("", False), (", INTERVAL 1 DAY AS u", True)])
+def test_the_adbc_driver_is_imported_only_by_a_sink_that_needs_it(pg_dsn, column, driver_loaded):
+    """In a fresh process, a sink the fast writer takes never imports ADBC's driver; an interval column does."""
+    code = (
+        "import asyncio, sys\n"
+        "from ductflow_core.db import Database\n"
+        "from ductflow_postgres import PostgresConnection\n"
+        "async def main():\n"
+        "    db = Database()\n"
+        "    c = db.facade()\n"
+        f"    await c.execute('CREATE TABLE src AS SELECT 1 AS id{column}')\n"
+        f"    params = {{'dsn': {pg_dsn!r}, 'table': 'lazy_{int(driver_loaded)}', 'mode': 'replace'}}\n"
+        "    await PostgresConnection.create(name='s', c=c, params=params).sink('src')\n"
+        "    db.close()\n"
+        "asyncio.run(main())\n"
+        "print('adbc_driver_postgresql' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(driver_loaded)
+    assert fetch(pg_dsn, f"SELECT count(*) FROM lazy_{int(driver_loaded)}") == [(1,)]
 
 
 async def test_server_notices_during_copy_cannot_stall_the_fast_writer(make, db, pg_dsn, copies):
