@@ -1,6 +1,9 @@
-"""Child process for the kill tests: sink ROWS generated rows to TABLE in MODE, then exit.
+"""Child process: sink ROWS generated rows to TABLE in MODE, print which drivers it imported, then exit.
 
-Usage: python sink_child.py DSN TABLE MODE ROWS [REPLACE_STRATEGY]
+Usage: python sink_child.py DSN TABLE MODE ROWS [REPLACE_STRATEGY [EXTRA_COLUMNS]]
+
+EXTRA_COLUMNS are DuckDB select items added to the generated ``id`` and ``label`` (``INTERVAL 1 DAY AS u``).
+The kill tests stop it half-way; the import tests read the last line, ``adbc_driver_postgresql`` if imported.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from ductflow_core.db import Database  # noqa: E402
 from ductflow_postgres import PostgresConnection  # noqa: E402
 
 
-async def main(dsn: str, table: str, mode: str, rows: int, strategy: str) -> None:
+async def main(dsn: str, table: str, mode: str, rows: int, strategy: str, extra: str) -> None:
     db = Database()
     c = db.facade()
-    await c.execute(f"CREATE TABLE big AS SELECT i AS id, 'new-' || i AS label FROM range(1000, 1000 + {rows}) t(i)")
+    items = f"i AS id, 'new-' || i AS label{', ' + extra if extra else ''}"
+    await c.execute(f"CREATE TABLE big AS SELECT {items} FROM range(1000, 1000 + {rows}) t(i)")
     params = {"dsn": dsn, "table": table, "mode": mode}
     if mode == "merge":
         params["primary_key"] = ["id"]
@@ -31,4 +35,6 @@ async def main(dsn: str, table: str, mode: str, rows: int, strategy: str) -> Non
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), (sys.argv[5:] or [""])[0]))
+    strategy, extra = [*sys.argv[5:7], "", ""][:2]
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), strategy, extra))
+    print(" ".join(m for m in ("adbc_driver_postgresql",) if m in sys.modules))
