@@ -56,17 +56,16 @@ def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) 
             raise connector_error(f"cannot read {table}", exc, target.secrets) from None
         if columns:  # else the plain query fails with the server's own words for what is wrong
             shipping = tap_select(table.sql, columns)
-            query = shipping.query
     else:
         wrapped = _wrapped_query(cur, query)
         if wrapped is not None:
             return wrapped
     try:
-        if not _copyable(query):
+        if not _copyable(shipping.query):
             from adbc_driver_postgresql import StatementOptions
 
             cur.adbc_statement.set_options(**{StatementOptions.USE_COPY.value: "false"})
-        cur.execute(query)
+        cur.execute(shipping.query)
         reader = cur.fetch_record_batch()
     except Exception as exc:
         raise connector_error(f"cannot read {table or 'query'}", exc, target.secrets) from None
