@@ -45,7 +45,9 @@ _DIRECT: dict[str, str] = {
 }
 # DuckDB types with infinite values, which a sink sends as PostgreSQL's own binary numbers (see _as_pg_binary).
 _HAS_INFINITIES = {"DATE", "TIMESTAMP", "TIMESTAMPTZ"}
-_PG_EPOCH_US = 946_684_800_000_000  # PostgreSQL's epoch, 2000-01-01, in microseconds since 1970-01-01
+# PostgreSQL's epoch, 2000-01-01, in days and in microseconds since 1970-01-01.
+_PG_EPOCH_DAYS = 10_957
+_PG_EPOCH_US = _PG_EPOCH_DAYS * 86_400_000_000
 # These need their Arrow arrays relabelled with an extension type before the driver gets them.
 _RELABEL = {"uuid": "uuid", "json": "json", "jsonb": "json"}
 
@@ -306,7 +308,7 @@ def _with_infinities(value: str, typ: pa.DataType) -> str | None:
 # days since 2000) values; the driver shifts them to 1970 as if they were times, and +infinity wraps around.
 # The results lie far before any time PostgreSQL can hold (4713 BC), so they can only be the infinities.
 _INFINITE_MICROS = ((2**63 - 1 + _PG_EPOCH_US) - 2**64, -(2**63) + _PG_EPOCH_US)
-_INFINITE_DAYS = ((2**31 - 1 + 10_957) - 2**32, -(2**31) + 10_957)
+_INFINITE_DAYS = ((2**31 - 1 + _PG_EPOCH_DAYS) - 2**32, -(2**31) + _PG_EPOCH_DAYS)
 
 
 def _unmappable(column: str, pg_type: str) -> ConnectorError:
