@@ -34,7 +34,7 @@ def test_engine_is_the_extension_and_shares_the_packages_errors() -> None:
 
 
 def test_a_run_of_sql_alone_never_imports_duckdbs_python_package(cli: Cli, tmp_path: Path) -> None:
-    """After a transform and a table transform have run, a tap still finds ``duckdb`` unimported."""
+    """After two table transforms have run, a tap still finds ``duckdb`` unimported."""
     (tmp_path / "pipeline.yaml").write_text(
         "- {name: base, kind: transform, sql: 'SELECT range AS n FROM range(5)', materialize: true}\n"
         "- {name: doubled, kind: transform, sql: 'SELECT n * 2 AS m FROM base', materialize: true}\n"
