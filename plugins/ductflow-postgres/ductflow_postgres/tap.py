@@ -40,6 +40,11 @@ def _commit(con: Any, target: Target, table: TableName | None) -> None:
         raise connector_error(f"reading {table or 'query'} failed", exc, target.secrets) from None
 
 
+#: Bytes of COPY data the driver decodes into each Arrow batch (its default is 16 MB). Smaller batches cut a
+#: 5,000,000-row read's peak memory from ~290 to ~235 MB at the same speed: see DRIVER.md.
+BATCH_BYTES = 1 << 20
+
+
 def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) -> tuple[Any, str]:
     """Start the query; return the driver's batch reader and the DuckDB select list that types its columns.
 
@@ -47,6 +52,9 @@ def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) 
     array columns come with their number of dimensions: a ``table`` tap builds its select list from the catalogue;
     a query with numeric or array columns is wrapped in one.
     """
+    from adbc_driver_postgresql import StatementOptions
+
+    cur.adbc_statement.set_options(**{StatementOptions.BATCH_SIZE_HINT_BYTES.value: str(BATCH_BYTES)})
     typmods: dict[str, int] = {}
     shipping = Shipping(query)
     if table is not None:
@@ -62,8 +70,6 @@ def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) 
             return wrapped
     try:
         if not _copyable(shipping.query):
-            from adbc_driver_postgresql import StatementOptions
-
             cur.adbc_statement.set_options(**{StatementOptions.USE_COPY.value: "false"})
         cur.execute(shipping.query)
         reader = cur.fetch_record_batch()

@@ -9,6 +9,9 @@ import pytest
 from ductflow_core.errors import ConnectorError
 
 from ductflow_postgres import PostgresConnection
+from ductflow_postgres.client import Target, connect, make_target
+from ductflow_postgres.names import parse_table_name
+from ductflow_postgres.tap import BATCH_BYTES, _open_reader
 from helpers import execute, scalar
 
 OPEN_SESSIONS = (
@@ -100,3 +103,23 @@ async def test_a_query_that_changes_data_commits_once_read(make, db, pg_dsn, mat
     assert await (await db.sql("SELECT id, hits FROM claimed")).fetchall() == [(1, 1)]
     assert await _sessions_drop_to_zero(pg_dsn) == 0
     assert scalar(pg_dsn, f"SELECT hits FROM {counters}") == 1
+
+
+def test_the_driver_decodes_batches_of_about_a_megabyte(pg_dsn):
+    """A table tap's reader hands over batches near BATCH_BYTES, not the driver's 16 MB default."""
+    execute(
+        pg_dsn,
+        "CREATE TABLE wide_rows (id bigint, body text)",
+        "INSERT INTO wide_rows SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 40000) g",
+    )
+    con = connect(make_target(pg_dsn, None, 5432, None, None, None, 10))
+    try:
+        cur = con.cursor()
+        reader, _select = _open_reader(cur, "", parse_table_name("wide_rows"), Target(pg_dsn))
+        sizes = [batch.nbytes for batch in reader]
+        cur.close()
+    finally:
+        con.close()
+    # 40,000 rows of ~270 bytes: about 11 MB, one batch at the driver's default.
+    assert len(sizes) >= 8
+    assert max(sizes) <= 2 * BATCH_BYTES
