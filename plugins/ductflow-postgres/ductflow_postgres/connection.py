@@ -13,6 +13,7 @@ from .errors import connector_error
 from .names import TableName, parse_table_name
 from .sink import sink_from_duckdb
 from .tap import tap_as_stream, tap_into_duckdb
+from .types import unconstrained_numeric
 
 Mode = Literal["append", "replace", "merge", "create"]
 ReplaceStrategy = Literal["truncate", "staging"]
@@ -38,6 +39,9 @@ class PostgresConnection(Connection):
     primary_key: list[str] | None = None
     #: How ``mode: replace`` empties an existing table; ``None`` means ``truncate``.
     replace_strategy: ReplaceStrategy | None = None
+    #: DuckDB type a tap gives numerics declared without a precision DuckDB's DECIMAL holds: DOUBLE, VARCHAR or
+    #: DECIMAL(p,s).
+    unconstrained_numeric: str = "DOUBLE"
 
     def init(self) -> None:
         """Check the params that only make sense together, before anything connects."""
@@ -60,6 +64,7 @@ class PostgresConnection(Connection):
         if self.table is not None and self.query is not None:
             raise ConnectorError("give either table or query, not both")
         self._table = parse_table_name(self.table) if self.table is not None else None
+        self._numeric = unconstrained_numeric(self.unconstrained_numeric)
         target = make_target(
             self.dsn, self.host, self.port or 5432, self.user, self.password, self.dbname, self.connect_timeout
         )
@@ -83,9 +88,9 @@ class PostgresConnection(Connection):
         c = self._duck()
         if self.materialize is False:
             # The core hands this facade to the single stage that reads us, so a stream can flow through unstored.
-            await c.run(tap_as_stream, c.raw, self._target, sql, table, self.name)
+            await c.run(tap_as_stream, c.raw, self._target, sql, table, self.name, self._numeric)
             return None
-        return await c.run(tap_into_duckdb, c.raw, self._target, sql, table, self.name)
+        return await c.run(tap_into_duckdb, c.raw, self._target, sql, table, self.name, self._numeric)
 
     async def sink(self, from_name: str) -> int:
         """Stream DuckDB table ``from_name`` into ``table`` in one transaction; return the rows written."""

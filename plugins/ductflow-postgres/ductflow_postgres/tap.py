@@ -16,7 +16,9 @@ from .names import TableName, quote_ident
 from .types import Shipping, tap_expressions, tap_select, wrapped_query
 
 
-def tap_into_duckdb(duck: Any, target: Target, query: str, table: TableName | None, dest: str) -> int:
+def tap_into_duckdb(
+    duck: Any, target: Target, query: str, table: TableName | None, dest: str, numeric: str = "DOUBLE"
+) -> int:
     """Run ``query`` on the server and create DuckDB table ``dest`` from its rows; return the row count.
 
     Only the driver's current batch and DuckDB's own table are in memory: the result is never collected.
@@ -24,7 +26,7 @@ def tap_into_duckdb(duck: Any, target: Target, query: str, table: TableName | No
     con = connect(target)
     try:
         with con.cursor() as cur:
-            reader, select = _open_reader(cur, query, table, target)
+            reader, select = _open_reader(cur, query, table, target, numeric)
             rows = _load(duck, reader, select, dest, target, table)
         _commit(con, target, table)
         return rows
@@ -45,7 +47,9 @@ def _commit(con: Any, target: Target, table: TableName | None) -> None:
 BATCH_BYTES = 1 << 20
 
 
-def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) -> tuple[Any, str]:
+def _open_reader(
+    cur: Any, query: str, table: TableName | None, target: Target, numeric: str = "DOUBLE"
+) -> tuple[Any, str]:
     """Start the query; return the driver's batch reader and the DuckDB select list that types its columns.
 
     Numeric columns are asked for as text, which the driver decodes far more cheaply than binary numerics, and
@@ -56,16 +60,16 @@ def _open_reader(cur: Any, query: str, table: TableName | None, target: Target) 
 
     cur.adbc_statement.set_options(**{StatementOptions.BATCH_SIZE_HINT_BYTES.value: str(BATCH_BYTES)})
     typmods: dict[str, int] = {}
-    shipping = Shipping(query)
+    shipping = Shipping(query, numeric=numeric)
     if table is not None:
         try:
             columns, typmods = tap_columns(cur, table)
         except Exception as exc:
             raise connector_error(f"cannot read {table}", exc, target.secrets) from None
         if columns:  # else the plain query fails with the server's own words for what is wrong
-            shipping = tap_select(table.sql, columns)
+            shipping = tap_select(table.sql, columns, numeric)
     else:
-        wrapped = _wrapped_query(cur, query)
+        wrapped = _wrapped_query(cur, query, numeric)
         if wrapped is not None:
             return wrapped
     try:
@@ -91,10 +95,10 @@ def _copyable(query: str) -> bool:
     return not words or words[0] in _COPY_WORDS
 
 
-def _wrapped_query(cur: Any, query: str) -> tuple[Any, str] | None:
+def _wrapped_query(cur: Any, query: str, numeric: str) -> tuple[Any, str] | None:
     """The reader and select list of ``query`` wrapped (see ``wrapped_query``), or ``None`` to run it as given."""
     try:
-        wrap = wrapped_query(query, cur.adbc_execute_schema(query))
+        wrap = wrapped_query(query, cur.adbc_execute_schema(query), numeric)
     except Exception:
         # Describing failed: running the query as given reports the server's own reason, if there is one.
         rollback(cur.connection)
@@ -130,7 +134,9 @@ def _load(duck: Any, reader: pa.RecordBatchReader, select: str, dest: str, targe
 STREAMING: set[int] = set()
 
 
-def tap_as_stream(duck: Any, target: Target, query: str, table: TableName | None, dest: str) -> None:
+def tap_as_stream(
+    duck: Any, target: Target, query: str, table: TableName | None, dest: str, numeric: str = "DOUBLE"
+) -> None:
     """Leave ``dest`` as a temporary view over the live result, for the one stage that reads it.
 
     Nothing is stored: the reading stage pulls batches straight from the server. The driver connection stays open
@@ -141,7 +147,7 @@ def tap_as_stream(duck: Any, target: Target, query: str, table: TableName | None
         cur = con.cursor()
         cur.execute("SELECT pg_backend_pid()")
         pid = int(cur.fetchone()[0])
-        reader, select = _open_reader(cur, query, table, target)
+        reader, select = _open_reader(cur, query, table, target, numeric)
     except BaseException:
         con.close()
         raise

@@ -111,12 +111,14 @@ class Shipping:
     """How a tap's rows leave the server: the query it runs, and what DuckDB must do with some of its columns.
 
     ``decimals``: numeric columns sent as text, with the DuckDB type each becomes. ``dims``: array columns, with the
-    name of the extra column carrying each one's number of dimensions (see :func:`tap_expressions`).
+    name of the extra column carrying each one's number of dimensions (see :func:`tap_expressions`). ``numeric``:
+    the DuckDB type of numerics that DuckDB's DECIMAL cannot hold as declared (see :func:`unconstrained_numeric`).
     """
 
     query: str
     decimals: dict[str, str] = attrs.Factory(dict)
     dims: dict[str, str] = attrs.Factory(dict)
+    numeric: str = "DOUBLE"
 
 
 def numeric_typmod(typmod: int) -> tuple[int, int] | None:
@@ -130,12 +132,32 @@ def numeric_typmod(typmod: int) -> tuple[int, int] | None:
     return (value >> 16) & 0xFFFF, scale
 
 
-def duck_numeric(typmod: int) -> str:
-    """DuckDB type for a PostgreSQL numeric: exact ``DECIMAL(p,s)`` when it fits, else ``DOUBLE``."""
+def unconstrained_numeric(text: str) -> str:
+    """The DuckDB type a tap gives numerics without a precision DuckDB can hold, checked and spelled canonically.
+
+    ``DOUBLE`` (as DuckDB's own PostgreSQL reader does), ``VARCHAR`` (the exact digits), or ``DECIMAL(p,s)`` with
+    p ≤ 38, which rounds to s decimal places, as PostgreSQL's own cast to ``numeric(p,s)`` does.
+    """
+    spelled = re.sub(r"\s+", "", text).upper()
+    if spelled in ("DOUBLE", "VARCHAR"):
+        return spelled
+    decimal = _DECIMAL.match(spelled)
+    if decimal:
+        precision, scale = int(decimal.group(1)), int(decimal.group(2))
+        if 1 <= precision <= MAX_DECIMAL_PRECISION and scale <= precision:
+            return f"DECIMAL({precision},{scale})"
+    raise ConnectorError(
+        f"unconstrained_numeric must be DOUBLE, VARCHAR or DECIMAL(p,s) with p from 1 to 38 and s from 0 to p, "
+        f"not {text!r}"
+    )
+
+
+def duck_numeric(typmod: int, unconstrained: str = "DOUBLE") -> str:
+    """DuckDB type for a PostgreSQL numeric: exact ``DECIMAL(p,s)`` when it fits, else ``unconstrained``."""
     ps = numeric_typmod(typmod)
     if ps is not None and ps[0] <= MAX_DECIMAL_PRECISION and 0 <= ps[1] <= ps[0]:
         return f"DECIMAL({ps[0]},{ps[1]})"
-    return "DOUBLE"
+    return unconstrained
 
 
 def _pg_type(field: pa.Field) -> str:
@@ -151,12 +173,12 @@ def _typmod(field: pa.Field) -> int:
         return -1
 
 
-def numeric_as_text(column: PgColumn) -> str | None:
+def numeric_as_text(column: PgColumn, unconstrained: str = "DOUBLE") -> str | None:
     """For a numeric column a table tap asks the server to send as text, the DuckDB type it becomes; else ``None``.
 
     The driver turns each binary numeric into a string at about 1 µs a value, the most expensive thing a read does;
     the server's own text output costs a fraction of that, and the string is the one the driver would have made,
-    so the DuckDB cast that follows (``DECIMAL(p,s)``, or ``DOUBLE`` as for every other numeric) is unchanged.
+    so the DuckDB cast that follows (``DECIMAL(p,s)``, or ``unconstrained`` as for every other numeric) is unchanged.
     """
     if column.base != "numeric" or column.is_array:
         return None
@@ -165,26 +187,26 @@ def numeric_as_text(column: PgColumn) -> str | None:
         precision, scale = int(match.group(1)), int(match.group(2))
         if precision <= MAX_DECIMAL_PRECISION and 0 <= scale <= precision:
             return f"DECIMAL({precision},{scale})"
-    return "DOUBLE"
+    return unconstrained
 
 
-def tap_select(table_sql: str, columns: list[PgColumn]) -> Shipping:
+def tap_select(table_sql: str, columns: list[PgColumn], numeric: str = "DOUBLE") -> Shipping:
     """The server query a table tap runs: numeric columns as text, and each array column's dimensions beside it."""
     items = []
     as_text: dict[str, str] = {}
     for column in columns:
         col = quote_ident(column.name)
-        duck_type = numeric_as_text(column)
+        duck_type = numeric_as_text(column, numeric)
         if duck_type is None:
             items.append(col)
         else:
             items.append(f"{col}::text AS {col}")
             as_text[column.name] = duck_type
     counts, dims = _dimension_counts([c.name for c in columns if c.is_array], {c.name for c in columns})
-    return Shipping(f"SELECT {', '.join(items + counts)} FROM {table_sql}", as_text, dims)
+    return Shipping(f"SELECT {', '.join(items + counts)} FROM {table_sql}", as_text, dims, numeric)
 
 
-def wrapped_query(query: str, schema: pa.Schema) -> Shipping | None:
+def wrapped_query(query: str, schema: pa.Schema, numeric: str = "DOUBLE") -> Shipping | None:
     """``query`` wrapped as :func:`tap_select` would send a table: numeric columns as text, array dimensions beside.
 
     ``schema`` is the driver's description of the query's result. ``None`` when no column is numeric or an array,
@@ -199,7 +221,7 @@ def wrapped_query(query: str, schema: pa.Schema) -> Shipping | None:
         col = quote_ident(field.name)
         if isinstance(field.type, pa.OpaqueType) and field.type.type_name == "numeric":
             items.append(f"{col}::text AS {col}")
-            as_text[field.name] = duck_numeric(_typmod(field))
+            as_text[field.name] = duck_numeric(_typmod(field), numeric)
         else:
             items.append(col)
     arrays = [field.name for field in schema if pa.types.is_list(field.type) or pa.types.is_large_list(field.type)]
@@ -208,7 +230,7 @@ def wrapped_query(query: str, schema: pa.Schema) -> Shipping | None:
         return None
     # Trailing semicolons and comments cut, and own lines, so nothing in the query can close or swallow the parenthesis.
     body = sqlscan.without_trailing_semicolons(query)
-    return Shipping(f"SELECT {', '.join(items + counts)} FROM (\n{body}\n) AS _ductflow_query", as_text, dims)
+    return Shipping(f"SELECT {', '.join(items + counts)} FROM (\n{body}\n) AS _ductflow_query", as_text, dims, numeric)
 
 
 def _dimension_counts(arrays: list[str], taken: set[str]) -> tuple[list[str], dict[str, str]]:
@@ -250,7 +272,8 @@ def tap_expressions(schema: pa.Schema, shipping: Shipping, element_typmods: dict
             )
         seen.add(field.name)
         col = quote_ident(field.name)
-        value = _typed(field, col, shipping.decimals.get(field.name), (element_typmods or {}).get(field.name, -1))
+        element_typmod = (element_typmods or {}).get(field.name, -1)
+        value = _typed(field, col, shipping.decimals.get(field.name), element_typmod, shipping.numeric)
         count = shipping.dims.get(field.name)
         if count is not None:
             message = quote_literal(
@@ -262,7 +285,7 @@ def tap_expressions(schema: pa.Schema, shipping: Shipping, element_typmods: dict
     return exprs
 
 
-def _typed(field: pa.Field, col: str, decimal: str | None, element_typmod: int) -> str:
+def _typed(field: pa.Field, col: str, decimal: str | None, element_typmod: int, numeric: str) -> str:
     """The DuckDB expression of the driver's column ``col``, typed as its PostgreSQL column maps."""
     typ = field.type
     if decimal is not None:
@@ -270,13 +293,13 @@ def _typed(field: pa.Field, col: str, decimal: str | None, element_typmod: int) 
     if isinstance(typ, pa.OpaqueType):
         if typ.type_name != "numeric":
             raise _unmappable(field.name, typ.type_name)
-        return f"CAST({col} AS {duck_numeric(_typmod(field))})"
+        return f"CAST({col} AS {duck_numeric(_typmod(field), numeric)})"
     if pa.types.is_list(typ) or pa.types.is_large_list(typ):
         item = typ.value_type
         if isinstance(item, pa.OpaqueType):
             if item.type_name != "numeric":
                 raise _unmappable(field.name, _pg_type(field))
-            return f"CAST({col} AS {duck_numeric(element_typmod)}[])"
+            return f"CAST({col} AS {duck_numeric(element_typmod, numeric)}[])"
         if pa.types.is_nested(item):
             raise _unmappable(field.name, _pg_type(field) + " (nested arrays)")
         infinite = _with_infinities("x", item)

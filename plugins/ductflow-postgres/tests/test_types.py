@@ -161,6 +161,57 @@ async def test_numerics_arrive_exact_whichever_way_they_travel(make, db, pg_dsn,
     assert [r[6] for r in rows] == ["[1.5, NULL]", None, "[]", "[-0.5]"]
 
 
+@pytest.mark.parametrize("source", [{"table": "loose"}, {"query": "SELECT * FROM loose"}], ids=["table", "query"])
+@pytest.mark.parametrize(
+    ("setting", "duck_type", "expected"),
+    [
+        (
+            "VARCHAR",
+            "VARCHAR",
+            [
+                (1, "12345678901234567890.123456789", "1234567890.12345", "[0.1, NULL]"),
+                (2, "-0.000000001", None, None),
+                (3, "NaN", "-1.00000", "[]"),
+            ],
+        ),
+        (
+            " decimal( 38, 9 )",
+            "DECIMAL(38,9)",
+            [
+                (1, Decimal("12345678901234567890.123456789"), Decimal("1234567890.123450000"), "[0.100000000, NULL]"),
+                (2, Decimal("-0.000000001"), None, None),
+                (3, Decimal("0.000000002"), Decimal("-1.000000000"), "[]"),
+            ],
+        ),
+    ],
+    ids=["varchar", "decimal"],
+)
+async def test_unconstrained_numerics_take_the_type_the_tap_names(
+    make, db, pg_dsn, source, setting, duck_type, expected
+):
+    """``unconstrained_numeric`` types numerics without a precision DuckDB holds, their arrays too, exactly."""
+    third = "'NaN'" if duck_type == "VARCHAR" else "0.0000000015"
+    execute(
+        pg_dsn,
+        "DROP TABLE IF EXISTS loose",
+        "CREATE TABLE loose (id int, free numeric, huge numeric(40,5), arr numeric[])",
+        "INSERT INTO loose VALUES (1, 12345678901234567890.123456789, 1234567890.12345, '{0.1,NULL}'), "
+        f"(2, -0.000000001, NULL, NULL), (3, {third}, -1, '{{}}')",
+    )
+    await make(name="loose_in", unconstrained_numeric=setting, **source).tap(None)
+    types = {f.name: f.type for f in await db.columns("loose_in")}
+    assert types == {"id": "INTEGER", "free": duck_type, "huge": duck_type, "arr": f"{duck_type}[]"}
+    rows = await (await db.sql("SELECT id, free, huge, CAST(arr AS VARCHAR) FROM loose_in ORDER BY id")).fetchall()
+    assert rows == expected
+
+
+@pytest.mark.parametrize("setting", ["FLOAT", "DECIMAL(39,2)", "DECIMAL(5,6)", "NUMERIC"])
+def test_an_unknown_unconstrained_numeric_type_is_refused(make, setting):
+    """Only DOUBLE, VARCHAR and a DECIMAL DuckDB can hold are accepted, naming the param when not."""
+    with pytest.raises(ConnectorError, match="unconstrained_numeric must be DOUBLE, VARCHAR or DECIMAL"):
+        make(table="t", unconstrained_numeric=setting)
+
+
 async def test_new_table_gets_mapped_types(make, db, pg_dsn):
     """A sink that creates its table picks the PostgreSQL type matching each DuckDB type."""
     await db.execute(
@@ -332,3 +383,12 @@ async def test_sink_into_wider_target_types(make, db, pg_dsn):
     assert fetch(pg_dsn, "SELECT a, u::text, j->>'x', n::text, t FROM wider") == [
         (7, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "1", "0.5", "42")
     ]
+
+
+@pytest.mark.parametrize("value", ["123456789012", "'NaN'"])
+async def test_a_numeric_its_decimal_cannot_hold_stops_the_read(make, pg_dsn, value):
+    """A value over the chosen DECIMAL's integer digits, or NaN, fails the tap in one line naming the type."""
+    execute(pg_dsn, "DROP TABLE IF EXISTS too_wide", f"CREATE TABLE too_wide AS SELECT {value}::numeric AS n")
+    with pytest.raises(ConnectorError, match=r"DECIMAL\(10,2\)") as failure:
+        await make(name="too_wide_in", table="too_wide", unconstrained_numeric="DECIMAL(10,2)").tap(None)
+    assert "\n" not in str(failure.value)
