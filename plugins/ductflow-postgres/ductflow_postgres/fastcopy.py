@@ -131,14 +131,25 @@ PIECE_ROWS = 16_384
 QUEUE_DEPTH = 4
 
 
-def copy_in(cur: Any, table: TableName, columns: Iterable[str], reader: pa.RecordBatchReader, encoder: Any) -> int:
+def copy_in(
+    cur: Any,
+    table: TableName,
+    columns: Iterable[str],
+    reader: pa.RecordBatchReader,
+    encoder: Any,
+    *,
+    freeze: bool = False,
+) -> int:
     """COPY every batch of ``reader`` into ``table``; return the rows.
 
     This thread reads and encodes while another sends, so the server is never left waiting on the encoder.
+    ``freeze`` writes the rows already frozen; PostgreSQL allows it only into a plain table created or truncated
+    earlier in the same transaction.
     """
     names = ", ".join(quote_ident(name) for name in columns)
     rows = 0
-    with cur.copy(f"COPY {table.sql} ({names}) FROM STDIN (FORMAT binary)") as copy:
+    options = "FORMAT binary, FREEZE" if freeze else "FORMAT binary"
+    with cur.copy(f"COPY {table.sql} ({names}) FROM STDIN ({options})") as copy:
         sender = _Sender(copy.write)
         try:
             sender.put(encoder.write_header())

@@ -282,3 +282,46 @@ async def test_empty_table_round_trip(make, db, pg_dsn):
     assert [(f.name, f.type) for f in await db.columns("nothing")] == [("id", "BIGINT"), ("label", "VARCHAR")]
     await make(table="still_nothing", mode="create").sink("nothing")
     assert fetch(pg_dsn, "SELECT count(*) FROM still_nothing") == [(0,)]
+
+
+FROZEN = "SELECT bool_and(all_frozen), count(*) > 0 FROM pg_visibility_map('{table}')"
+
+
+@pytest.mark.parametrize(
+    ("mode", "existing", "frozen"),
+    [
+        ("create", False, True),
+        ("replace", True, True),  # truncated in the load's transaction
+        ("append", False, True),  # a new table, created in the load's transaction
+        ("append", True, False),  # older rows' transactions may still need them unfrozen
+    ],
+)
+async def test_rows_are_written_frozen_into_a_table_the_load_created_or_emptied(
+    make, db, pg_dsn, mode, existing, frozen
+):
+    """The fast writer COPYs with FREEZE exactly when the table is new or truncated in the same transaction."""
+    table = f"frz_{mode}_{'old' if existing else 'new'}"
+    execute(pg_dsn, "CREATE EXTENSION IF NOT EXISTS pg_visibility", f"DROP TABLE IF EXISTS {table}")
+    if existing:
+        execute(pg_dsn, f"CREATE TABLE {table} (id bigint, label text)")
+    await db.execute("CREATE OR REPLACE TABLE many AS SELECT range AS id, 'x' || range AS label FROM range(20000)")
+    assert await make(table=table, mode=mode).sink("many") == 20000
+    assert fetch(pg_dsn, FROZEN.format(table=table)) == [(frozen, True)]
+
+
+async def test_replace_into_a_partitioned_table_is_not_frozen_and_works(make, db, pg_dsn):
+    """PostgreSQL refuses COPY FREEZE into a partitioned table, so its replace COPYs plainly."""
+    execute(
+        pg_dsn,
+        "DROP TABLE IF EXISTS parted",
+        "CREATE TABLE parted (id bigint, label text) PARTITION BY RANGE (id)",
+        "CREATE TABLE parted_low PARTITION OF parted FOR VALUES FROM (MINVALUE) TO (10)",
+        "CREATE TABLE parted_high PARTITION OF parted FOR VALUES FROM (10) TO (MAXVALUE)",
+        "INSERT INTO parted VALUES (1, 'old'), (50, 'old')",
+    )
+    await _source(db, [(2, "a"), (20, "b")])
+    assert await make(table="parted", mode="replace").sink("src") == 2
+    assert fetch(pg_dsn, "SELECT tableoid::regclass::text, id, label FROM parted ORDER BY id") == [
+        ("parted_low", 2, "a"),
+        ("parted_high", 20, "b"),
+    ]

@@ -60,10 +60,10 @@ def copies(monkeypatch) -> list[str]:
     seen: list[str] = []
     real = fastcopy.copy_in
 
-    def spy(cur, table, columns, reader, encoder):
+    def spy(cur, table, columns, reader, encoder, **options):
         # A staging table by its bare name, the target as it goes into SQL.
         seen.append(table.table if table.schema == "pg_temp" else table.sql)
-        return real(cur, table, columns, reader, encoder)
+        return real(cur, table, columns, reader, encoder, **options)
 
     monkeypatch.setattr(fastcopy, "copy_in", spy)
     return seen
