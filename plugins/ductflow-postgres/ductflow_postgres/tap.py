@@ -17,7 +17,7 @@ from .types import Shipping, tap_expressions, tap_select, wrapped_query
 
 
 def tap_into_duckdb(
-    duck: Any, target: Target, query: str, table: TableName | None, dest: str, numeric: str = "DOUBLE"
+    duck: Any, target: Target, query: str, table: TableName | None, dest: str, unconstrained: str = "DOUBLE"
 ) -> int:
     """Run ``query`` on the server and create DuckDB table ``dest`` from its rows; return the row count.
 
@@ -26,7 +26,7 @@ def tap_into_duckdb(
     con = connect(target)
     try:
         with con.cursor() as cur:
-            reader, select = _open_reader(cur, query, table, target, numeric)
+            reader, select = _open_reader(cur, query, table, target, unconstrained)
             rows = _load(duck, reader, select, dest, target, table)
         _commit(con, target, table)
         return rows
@@ -48,7 +48,7 @@ BATCH_BYTES = 1 << 20
 
 
 def _open_reader(
-    cur: Any, query: str, table: TableName | None, target: Target, numeric: str = "DOUBLE"
+    cur: Any, query: str, table: TableName | None, target: Target, unconstrained: str = "DOUBLE"
 ) -> tuple[Any, str]:
     """Start the query; return the driver's batch reader and the DuckDB select list that types its columns.
 
@@ -60,16 +60,16 @@ def _open_reader(
 
     cur.adbc_statement.set_options(**{StatementOptions.BATCH_SIZE_HINT_BYTES.value: str(BATCH_BYTES)})
     typmods: dict[str, int] = {}
-    shipping = Shipping(query, numeric=numeric)
+    shipping = Shipping(query, unconstrained=unconstrained)
     if table is not None:
         try:
             columns, typmods = tap_columns(cur, table)
         except Exception as exc:
             raise connector_error(f"cannot read {table}", exc, target.secrets) from None
         if columns:  # else the plain query fails with the server's own words for what is wrong
-            shipping = tap_select(table.sql, columns, numeric)
+            shipping = tap_select(table.sql, columns, unconstrained)
     else:
-        wrapped = _wrapped_query(cur, query, numeric)
+        wrapped = _wrapped_query(cur, query, unconstrained)
         if wrapped is not None:
             return wrapped
     try:
@@ -95,10 +95,10 @@ def _copyable(query: str) -> bool:
     return not words or words[0] in _COPY_WORDS
 
 
-def _wrapped_query(cur: Any, query: str, numeric: str) -> tuple[Any, str] | None:
+def _wrapped_query(cur: Any, query: str, unconstrained: str) -> tuple[Any, str] | None:
     """The reader and select list of ``query`` wrapped (see ``wrapped_query``), or ``None`` to run it as given."""
     try:
-        wrap = wrapped_query(query, cur.adbc_execute_schema(query), numeric)
+        wrap = wrapped_query(query, cur.adbc_execute_schema(query), unconstrained)
     except Exception:
         # Describing failed: running the query as given reports the server's own reason, if there is one.
         rollback(cur.connection)
@@ -135,7 +135,7 @@ STREAMING: set[int] = set()
 
 
 def tap_as_stream(
-    duck: Any, target: Target, query: str, table: TableName | None, dest: str, numeric: str = "DOUBLE"
+    duck: Any, target: Target, query: str, table: TableName | None, dest: str, unconstrained: str = "DOUBLE"
 ) -> None:
     """Leave ``dest`` as a temporary view over the live result, for the one stage that reads it.
 
@@ -147,7 +147,7 @@ def tap_as_stream(
         cur = con.cursor()
         cur.execute("SELECT pg_backend_pid()")
         pid = int(cur.fetchone()[0])
-        reader, select = _open_reader(cur, query, table, target, numeric)
+        reader, select = _open_reader(cur, query, table, target, unconstrained)
     except BaseException:
         con.close()
         raise

@@ -111,14 +111,15 @@ class Shipping:
     """How a tap's rows leave the server: the query it runs, and what DuckDB must do with some of its columns.
 
     ``decimals``: numeric columns sent as text, with the DuckDB type each becomes. ``dims``: array columns, with the
-    name of the extra column carrying each one's number of dimensions (see :func:`tap_expressions`). ``numeric``:
-    the DuckDB type of numerics that DuckDB's DECIMAL cannot hold as declared (see :func:`unconstrained_numeric`).
+    name of the extra column carrying each one's number of dimensions (see :func:`tap_expressions`).
+    ``unconstrained``: the DuckDB type of numerics DuckDB's DECIMAL cannot hold as declared (see
+    :func:`unconstrained_numeric`).
     """
 
     query: str
     decimals: dict[str, str] = attrs.Factory(dict)
     dims: dict[str, str] = attrs.Factory(dict)
-    numeric: str = "DOUBLE"
+    unconstrained: str = "DOUBLE"
 
 
 def numeric_typmod(typmod: int) -> tuple[int, int] | None:
@@ -190,23 +191,23 @@ def numeric_as_text(column: PgColumn, unconstrained: str = "DOUBLE") -> str | No
     return unconstrained
 
 
-def tap_select(table_sql: str, columns: list[PgColumn], numeric: str = "DOUBLE") -> Shipping:
+def tap_select(table_sql: str, columns: list[PgColumn], unconstrained: str = "DOUBLE") -> Shipping:
     """The server query a table tap runs: numeric columns as text, and each array column's dimensions beside it."""
     items = []
     as_text: dict[str, str] = {}
     for column in columns:
         col = quote_ident(column.name)
-        duck_type = numeric_as_text(column, numeric)
+        duck_type = numeric_as_text(column, unconstrained)
         if duck_type is None:
             items.append(col)
         else:
             items.append(f"{col}::text AS {col}")
             as_text[column.name] = duck_type
     counts, dims = _dimension_counts([c.name for c in columns if c.is_array], {c.name for c in columns})
-    return Shipping(f"SELECT {', '.join(items + counts)} FROM {table_sql}", as_text, dims, numeric)
+    return Shipping(f"SELECT {', '.join(items + counts)} FROM {table_sql}", as_text, dims, unconstrained)
 
 
-def wrapped_query(query: str, schema: pa.Schema, numeric: str = "DOUBLE") -> Shipping | None:
+def wrapped_query(query: str, schema: pa.Schema, unconstrained: str = "DOUBLE") -> Shipping | None:
     """``query`` wrapped as :func:`tap_select` would send a table: numeric columns as text, array dimensions beside.
 
     ``schema`` is the driver's description of the query's result. ``None`` when no column is numeric or an array,
@@ -221,7 +222,7 @@ def wrapped_query(query: str, schema: pa.Schema, numeric: str = "DOUBLE") -> Shi
         col = quote_ident(field.name)
         if isinstance(field.type, pa.OpaqueType) and field.type.type_name == "numeric":
             items.append(f"{col}::text AS {col}")
-            as_text[field.name] = duck_numeric(_typmod(field), numeric)
+            as_text[field.name] = duck_numeric(_typmod(field), unconstrained)
         else:
             items.append(col)
     arrays = [field.name for field in schema if pa.types.is_list(field.type) or pa.types.is_large_list(field.type)]
@@ -230,7 +231,8 @@ def wrapped_query(query: str, schema: pa.Schema, numeric: str = "DOUBLE") -> Shi
         return None
     # Trailing semicolons and comments cut, and own lines, so nothing in the query can close or swallow the parenthesis.
     body = sqlscan.without_trailing_semicolons(query)
-    return Shipping(f"SELECT {', '.join(items + counts)} FROM (\n{body}\n) AS _ductflow_query", as_text, dims, numeric)
+    wrapped = f"SELECT {', '.join(items + counts)} FROM (\n{body}\n) AS _ductflow_query"
+    return Shipping(wrapped, as_text, dims, unconstrained)
 
 
 def _dimension_counts(arrays: list[str], taken: set[str]) -> tuple[list[str], dict[str, str]]:
@@ -273,7 +275,7 @@ def tap_expressions(schema: pa.Schema, shipping: Shipping, element_typmods: dict
         seen.add(field.name)
         col = quote_ident(field.name)
         element_typmod = (element_typmods or {}).get(field.name, -1)
-        value = _typed(field, col, shipping.decimals.get(field.name), element_typmod, shipping.numeric)
+        value = _typed(field, col, shipping.decimals.get(field.name), element_typmod, shipping.unconstrained)
         count = shipping.dims.get(field.name)
         if count is not None:
             message = quote_literal(
@@ -285,7 +287,7 @@ def tap_expressions(schema: pa.Schema, shipping: Shipping, element_typmods: dict
     return exprs
 
 
-def _typed(field: pa.Field, col: str, decimal: str | None, element_typmod: int, numeric: str) -> str:
+def _typed(field: pa.Field, col: str, decimal: str | None, element_typmod: int, unconstrained: str) -> str:
     """The DuckDB expression of the driver's column ``col``, typed as its PostgreSQL column maps."""
     typ = field.type
     if decimal is not None:
@@ -293,13 +295,13 @@ def _typed(field: pa.Field, col: str, decimal: str | None, element_typmod: int, 
     if isinstance(typ, pa.OpaqueType):
         if typ.type_name != "numeric":
             raise _unmappable(field.name, typ.type_name)
-        return f"CAST({col} AS {duck_numeric(_typmod(field), numeric)})"
+        return f"CAST({col} AS {duck_numeric(_typmod(field), unconstrained)})"
     if pa.types.is_list(typ) or pa.types.is_large_list(typ):
         item = typ.value_type
         if isinstance(item, pa.OpaqueType):
             if item.type_name != "numeric":
                 raise _unmappable(field.name, _pg_type(field))
-            return f"CAST({col} AS {duck_numeric(element_typmod, numeric)}[])"
+            return f"CAST({col} AS {duck_numeric(element_typmod, unconstrained)}[])"
         if pa.types.is_nested(item):
             raise _unmappable(field.name, _pg_type(field) + " (nested arrays)")
         infinite = _with_infinities("x", item)
