@@ -86,7 +86,7 @@ class FileConnection(Connection):
     async def _matches(self, pattern: str, literal: bool) -> bool:
         if literal:
             return os.path.isfile(pattern)
-        rows = await self._rows(f"SELECT count(*) FROM glob({quote_literal(pattern)})")
+        rows = await self._db.fetchall(f"SELECT count(*) FROM glob({quote_literal(pattern)})")
         return bool(rows and rows[0][0])
 
     async def _require_files(self) -> tuple[str, bool]:
@@ -99,10 +99,6 @@ class FileConnection(Connection):
         if not is_glob(self.path):
             raise ConnectorError(f"folder {self.path!r} holds no {self.FORMAT} files{where}")
         raise ConnectorError(f"no file matches {self.path!r}{where}")
-
-    async def _rows(self, query: str) -> list[tuple[object, ...]]:
-        """Every row of a query DuckDB answers about the files (a glob, a sniff)."""
-        return await self._db.fetchall(query)
 
     @property
     def _db(self) -> StageDatabase:

@@ -86,7 +86,7 @@ class CsvConnection(FileConnection):
         if not self._pinnable(literal, options):
             return options
         try:
-            found = await self._rows(
+            found = await self._db.fetchall(
                 "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns, "
                 f"DateFormat, TimestampFormat FROM {reader_call('sniff_csv', pattern, options)}"
             )

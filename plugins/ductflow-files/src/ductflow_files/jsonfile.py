@@ -74,7 +74,7 @@ class JsonConnection(FileConnection):
             return options
         source = reader_call(self.READER, pattern, options)
         try:
-            found = await self._rows(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})")
+            found = await self._db.fetchall(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})")
         except duck.Error:
             return options
         if not found or any(_FORMAT_DETECTED.search(str(column_type)) for _, column_type in found):
