@@ -13,7 +13,7 @@ from .errors import connector_error
 from .names import TableName, parse_table_name
 from .sink import sink_from_duckdb
 from .tap import tap_as_stream, tap_into_duckdb
-from .types import unconstrained_numeric
+from .types import DEFAULT_UNCONSTRAINED, unconstrained_numeric
 
 Mode = Literal["append", "replace", "merge", "create"]
 ReplaceStrategy = Literal["truncate", "staging"]
@@ -41,7 +41,7 @@ class PostgresConnection(Connection):
     replace_strategy: ReplaceStrategy | None = None
     #: DuckDB type a tap gives numerics declared without a precision DuckDB's DECIMAL holds: DOUBLE, VARCHAR or
     #: DECIMAL(p,s).
-    unconstrained_numeric: str = "DOUBLE"
+    unconstrained_numeric: str = DEFAULT_UNCONSTRAINED
 
     def init(self) -> None:
         """Check the params that only make sense together, before anything connects."""

@@ -17,7 +17,7 @@ from .types import Shipping, tap_expressions, tap_select, wrapped_query
 
 
 def tap_into_duckdb(
-    duck: Any, target: Target, query: str, table: TableName | None, dest: str, unconstrained: str = "DOUBLE"
+    duck: Any, target: Target, query: str, table: TableName | None, dest: str, unconstrained: str
 ) -> int:
     """Run ``query`` on the server and create DuckDB table ``dest`` from its rows; return the row count.
 
@@ -47,9 +47,7 @@ def _commit(con: Any, target: Target, table: TableName | None) -> None:
 BATCH_BYTES = 1 << 20
 
 
-def _open_reader(
-    cur: Any, query: str, table: TableName | None, target: Target, unconstrained: str = "DOUBLE"
-) -> tuple[Any, str]:
+def _open_reader(cur: Any, query: str, table: TableName | None, target: Target, unconstrained: str) -> tuple[Any, str]:
     """Start the query; return the driver's batch reader and the DuckDB select list that types its columns.
 
     Numeric columns are asked for as text, which the driver decodes far more cheaply than binary numerics, and
@@ -135,7 +133,7 @@ STREAMING: set[int] = set()
 
 
 def tap_as_stream(
-    duck: Any, target: Target, query: str, table: TableName | None, dest: str, unconstrained: str = "DOUBLE"
+    duck: Any, target: Target, query: str, table: TableName | None, dest: str, unconstrained: str
 ) -> None:
     """Leave ``dest`` as a temporary view over the live result, for the one stage that reads it.
 

@@ -21,6 +21,9 @@ from ductflow_core.errors import ConnectorError
 from .names import quote_ident, quote_literal
 
 MAX_DECIMAL_PRECISION = 38  # DuckDB's DECIMAL limit
+#: What a tap makes of numerics DuckDB's DECIMAL cannot hold as declared, unless told otherwise (as DuckDB's own
+#: PostgreSQL reader does).
+DEFAULT_UNCONSTRAINED = "DOUBLE"
 
 # PostgreSQL base type -> DuckDB type whose Arrow form the driver writes as that PostgreSQL type.
 _DIRECT: dict[str, str] = {
@@ -119,7 +122,7 @@ class Shipping:
     query: str
     decimals: dict[str, str] = attrs.Factory(dict)
     dims: dict[str, str] = attrs.Factory(dict)
-    unconstrained: str = "DOUBLE"
+    unconstrained: str = DEFAULT_UNCONSTRAINED
 
 
 def numeric_typmod(typmod: int) -> tuple[int, int] | None:
@@ -143,22 +146,26 @@ def unconstrained_numeric(text: str) -> str:
     if spelled in ("DOUBLE", "VARCHAR"):
         return spelled
     decimal = _DECIMAL.match(spelled)
-    if decimal:
-        precision, scale = int(decimal.group(1)), int(decimal.group(2))
-        if 1 <= precision <= MAX_DECIMAL_PRECISION and scale <= precision:
-            return f"DECIMAL({precision},{scale})"
+    fitting = _fitting_decimal(int(decimal.group(1)), int(decimal.group(2))) if decimal else None
+    if fitting is not None:
+        return fitting
     raise ConnectorError(
         f"unconstrained_numeric must be DOUBLE, VARCHAR or DECIMAL(p,s) with p from 1 to 38 and s from 0 to p, "
         f"not {text!r}"
     )
 
 
-def duck_numeric(typmod: int, unconstrained: str = "DOUBLE") -> str:
+def _fitting_decimal(precision: int, scale: int) -> str | None:
+    """``DECIMAL(precision,scale)`` when DuckDB's DECIMAL can hold that numeric exactly, else ``None``."""
+    if 1 <= precision <= MAX_DECIMAL_PRECISION and 0 <= scale <= precision:
+        return f"DECIMAL({precision},{scale})"
+    return None
+
+
+def duck_numeric(typmod: int, unconstrained: str) -> str:
     """DuckDB type for a PostgreSQL numeric: exact ``DECIMAL(p,s)`` when it fits, else ``unconstrained``."""
     ps = numeric_typmod(typmod)
-    if ps is not None and ps[0] <= MAX_DECIMAL_PRECISION and 0 <= ps[1] <= ps[0]:
-        return f"DECIMAL({ps[0]},{ps[1]})"
-    return unconstrained
+    return (_fitting_decimal(*ps) if ps is not None else None) or unconstrained
 
 
 def _pg_type(field: pa.Field) -> str:
@@ -174,7 +181,7 @@ def _typmod(field: pa.Field) -> int:
         return -1
 
 
-def numeric_as_text(column: PgColumn, unconstrained: str = "DOUBLE") -> str | None:
+def numeric_as_text(column: PgColumn, unconstrained: str) -> str | None:
     """For a numeric column a table tap asks the server to send as text, the DuckDB type it becomes; else ``None``.
 
     The driver turns each binary numeric into a string at about 1 µs a value, the most expensive thing a read does;
@@ -184,14 +191,10 @@ def numeric_as_text(column: PgColumn, unconstrained: str = "DOUBLE") -> str | No
     if column.base != "numeric" or column.is_array:
         return None
     match = _PG_NUMERIC.match(column.sql_type)
-    if match:
-        precision, scale = int(match.group(1)), int(match.group(2))
-        if precision <= MAX_DECIMAL_PRECISION and 0 <= scale <= precision:
-            return f"DECIMAL({precision},{scale})"
-    return unconstrained
+    return (_fitting_decimal(int(match.group(1)), int(match.group(2))) if match else None) or unconstrained
 
 
-def tap_select(table_sql: str, columns: list[PgColumn], unconstrained: str = "DOUBLE") -> Shipping:
+def tap_select(table_sql: str, columns: list[PgColumn], unconstrained: str) -> Shipping:
     """The server query a table tap runs: numeric columns as text, and each array column's dimensions beside it."""
     items = []
     as_text: dict[str, str] = {}
@@ -207,7 +210,7 @@ def tap_select(table_sql: str, columns: list[PgColumn], unconstrained: str = "DO
     return Shipping(f"SELECT {', '.join(items + counts)} FROM {table_sql}", as_text, dims, unconstrained)
 
 
-def wrapped_query(query: str, schema: pa.Schema, unconstrained: str = "DOUBLE") -> Shipping | None:
+def wrapped_query(query: str, schema: pa.Schema, unconstrained: str) -> Shipping | None:
     """``query`` wrapped as :func:`tap_select` would send a table: numeric columns as text, array dimensions beside.
 
     ``schema`` is the driver's description of the query's result. ``None`` when no column is numeric or an array,

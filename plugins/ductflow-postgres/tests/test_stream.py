@@ -12,6 +12,7 @@ from ductflow_postgres import PostgresConnection
 from ductflow_postgres.client import Target, connect, make_target
 from ductflow_postgres.names import parse_table_name
 from ductflow_postgres.tap import BATCH_BYTES, _open_reader
+from ductflow_postgres.types import DEFAULT_UNCONSTRAINED
 from helpers import execute, scalar
 
 OPEN_SESSIONS = (
@@ -115,7 +116,7 @@ def test_the_driver_decodes_batches_of_about_a_megabyte(pg_dsn):
     con = connect(make_target(pg_dsn, None, 5432, None, None, None, 10))
     try:
         cur = con.cursor()
-        reader, _select = _open_reader(cur, "", parse_table_name("wide_rows"), Target(pg_dsn))
+        reader, _select = _open_reader(cur, "", parse_table_name("wide_rows"), Target(pg_dsn), DEFAULT_UNCONSTRAINED)
         sizes = [batch.nbytes for batch in reader]
         cur.close()
     finally:
