@@ -3,7 +3,7 @@
 Usage: python sink_child.py DSN TABLE MODE ROWS [REPLACE_STRATEGY [EXTRA_COLUMNS]]
 
 EXTRA_COLUMNS are DuckDB select items added to the generated ``id`` and ``label`` (``INTERVAL 1 DAY AS u``).
-The kill tests stop it half-way; the import tests read the last line, ``adbc_driver_postgresql`` if imported.
+The kill tests stop it half-way; the import test reads the last line, ``adbc_driver_postgresql`` if imported.
 """
 
 from __future__ import annotations
@@ -37,4 +37,4 @@ async def main(dsn: str, table: str, mode: str, rows: int, strategy: str, extra:
 if __name__ == "__main__":
     strategy, extra = [*sys.argv[5:7], "", ""][:2]
     asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), strategy, extra))
-    print(" ".join(m for m in ("adbc_driver_postgresql",) if m in sys.modules))
+    print("adbc_driver_postgresql" if "adbc_driver_postgresql" in sys.modules else "")
