@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -21,6 +22,7 @@ from .dbopen import connect
 from .engine import engine, python_api
 from .errors import ConnectorError, PipelineError
 from .models import Field
+from .sandbox import RunSandbox, real
 from .sqlnames import quote_ident
 
 if TYPE_CHECKING:
@@ -46,13 +48,28 @@ class Database:
         allowed_directories: list[str] | None = None,
         allowed_paths: list[str] | None = None,
         connection: duckdb.DuckDBPyConnection | None = None,
+        sandbox: RunSandbox | None = None,
     ) -> None:
-        """Open ``path`` with ``config``, or adopt ``connection``: one opened from them already (see :mod:`.dbopen`)."""
+        """Open ``path`` with ``config``, or adopt ``connection``: one opened from them already (see :mod:`.dbopen`).
+
+        ``sandbox`` (see :mod:`.sandbox`) or ``allowed_directories``/``allowed_paths`` lock the database's
+        file access down to those folders and files.
+        """
         self.path = path
+        if sandbox is None and (allowed_directories is not None or allowed_paths is not None):
+            dirs = tuple(real(d) for d in allowed_directories or [])
+            files = tuple(real(p) for p in allowed_paths or [])
+            spelled_dirs = tuple(os.path.abspath(d) for d in allowed_directories or [])
+            spelled_files = tuple(os.path.abspath(p) for p in allowed_paths or [])
+            sandbox = RunSandbox(
+                dirs, files, tuple(dict.fromkeys(dirs + spelled_dirs)), tuple(dict.fromkeys(files + spelled_files))
+            )
+        #: The run's sandbox by real paths, or ``None`` when the run has none.
+        self.sandbox = sandbox
         self._con = connection if connection is not None else connect(path, config)
-        if allowed_directories is not None or allowed_paths is not None:
+        if sandbox is not None:
             try:
-                self._lock_down(allowed_directories or [], allowed_paths or [])
+                self._lock_down(list(sandbox.duckdb_directories), list(sandbox.duckdb_paths))
             except engine().Error as exc:
                 self._con.close()
                 # duckdb: settings that shut external access or the configuration before the sandbox is set.
@@ -84,6 +101,15 @@ class Database:
         """DuckDB's statement types of ``sql`` (``["SELECT"]``), parsed, not run; raises ``duckdb.Error``."""
         with self._guard:
             return [s.type.name for s in self._con.extract_statements(sql)]
+
+    def check_path(self, path: str | os.PathLike[str], write: bool = False) -> str:
+        """The real path of ``path``; :class:`ConnectorError` when the run's sandbox does not allow it."""
+        target = real(path)
+        if self.sandbox is not None:
+            problem = self.sandbox.problem(path, write)
+            if problem:
+                raise ConnectorError(problem)
+        return target
 
     def interrupt_all(self) -> None:
         """Interrupt every query running on any cursor of this database."""
@@ -170,6 +196,42 @@ class StageDatabase:
                 "this DuckDB facade is busy streaming record_batches(); "
                 "use a second one (c2 = await self.c.cursor()) for other queries inside the loop"
             )
+
+    async def statement_kinds(self, sql: str) -> list[str]:
+        """DuckDB's statement types of ``sql`` (``["SELECT"]``), from DuckDB's parser; nothing is run.
+
+        :raises ConnectorError: ``sql`` does not parse.
+        """
+        duck = engine()
+        try:
+            return self._owner.statement_kinds(sql)
+        except duck.Error as exc:
+            raise ConnectorError(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from exc
+
+    async def require_query(self, sql: str, what: str = "a tap query") -> None:
+        """Raise :class:`ConnectorError` unless DuckDB parses ``sql`` as exactly one ``SELECT`` statement.
+
+        Call it before putting SQL from a pipeline inside a statement of your own: a second statement
+        (``…; COPY …``), or one that changes settings (``SET``, ``ATTACH``, ``PRAGMA``…), is refused.
+        """
+        try:
+            kinds = await self.statement_kinds(sql)
+        except ConnectorError as exc:
+            raise ConnectorError(f"{what} does not parse: {exc.message}") from exc
+        if kinds != ["SELECT"]:
+            found = ", ".join(kinds) or "nothing"
+            raise ConnectorError(f"{what} must be one SELECT statement; found {len(kinds)} statement(s): {found}")
+
+    def check_path(self, path: str | os.PathLike[str], write: bool = False) -> str:
+        """The real path of the file, folder or glob pattern ``path``, once the run's sandbox allows it.
+
+        Not async: it only resolves symlinks. Call it on a tap's file, folder or pattern, on each file a
+        glob matched (a match may be a symlink), and on a sink's target, before DuckDB touches them.
+        Without a ``sandbox:`` every path is allowed.
+
+        :raises ConnectorError: the real path is outside the sandbox's folders and files.
+        """
+        return self._owner.check_path(path, write)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run the blocking callable ``fn(*args)`` in a worker thread, in turn with this facade's other calls."""
