@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .dbopen import Opening
     from .output import Output
     from .runner import StageResult
+    from .sandbox import RunSandbox
 
 
 def load(path_or_text: str | Path) -> Stages:
@@ -85,28 +87,99 @@ def begin_database(pipeline: Stages, override: str | None = None) -> Opening | N
 def open_database(pipeline: Stages, override: str | None = None, *, opening: Opening | None = None) -> Database:
     """Open the run's DuckDB database with the pipeline's settings and sandbox.
 
+    The sandbox is resolved by real paths (see :mod:`.sandbox`) and its folders are searched for
+    symlinks leading outside it before the database opens.
+
     :param opening: what :func:`begin_database` returned for the same ``pipeline`` and ``override``.
     """
     from .db import Database
 
-    sandbox = pipeline.settings.sandbox
+    sandbox = run_sandbox(pipeline)
     try:
         path = database_path(pipeline, override)
         connection = opening.result() if opening is not None else None
-        if sandbox is None:
-            return Database(path, pipeline.settings.duckdb, connection=connection)
-        return Database(
-            path,
-            pipeline.settings.duckdb,
-            allowed_directories=[str(pipeline.base_dir / d) for d in sandbox.allowed_directories],
-            allowed_paths=[str(pipeline.base_dir / p) for p in sandbox.allowed_paths],
-            connection=connection,
-        )
+        return Database(path, pipeline.settings.duckdb, connection=connection, sandbox=sandbox)
     except PipelineError as exc:
-        key = "duckdb" if ("duckdb",) in pipeline.lines and "option" in exc.message else "database"
-        line = pipeline.lines.get((key,))
+        key = _blamed_setting(pipeline, exc)
+        line = pipeline.lines.get(key) or pipeline.lines.get(key[:1])
         where = f"{pipeline.source}:{line}" if line else pipeline.source
-        raise PipelineError(f"{where}: {key}: {exc.message}") from exc
+        raise PipelineError(f"{where}: {'.'.join(key)}: {exc.message}") from exc
+
+
+def run_sandbox(pipeline: Stages) -> RunSandbox | None:
+    """The pipeline's ``sandbox:`` by real paths, checked for entries and symlinks that lead outside it.
+
+    :raises PipelineError: naming the ``sandbox:`` line at fault.
+    """
+    from .sandbox import escaping_link, resolve
+
+    settings = pipeline.settings.sandbox
+    if settings is None:
+        return None
+    where: dict[tuple[str, int], str] = {}
+    for key, entries in (
+        ("allowed_directories", settings.allowed_directories),
+        ("allowed_paths", settings.allowed_paths),
+    ):
+        for index in range(len(entries)):
+            line = pipeline.lines.get(("sandbox", key, index)) or pipeline.lines.get(("sandbox",))
+            where[(key, index)] = f"{pipeline.source}:{line}" if line else pipeline.source
+    sandbox = resolve(pipeline.base_dir, settings.allowed_directories, settings.allowed_paths, where)
+    try:
+        escape = escaping_link(sandbox)
+    except PipelineError as exc:
+        line = pipeline.lines.get(("sandbox", "allowed_directories")) or pipeline.lines.get(("sandbox",))
+        raise PipelineError(f"{pipeline.source}:{line}: {exc.message}" if line else exc.message) from None
+    if escape is not None:
+        link, target = escape
+        index = next(
+            (i for i, d in enumerate(sandbox.directories) if link.startswith(d.rstrip("/") + "/")),
+            None,
+        )
+        written = settings.allowed_directories
+        key: tuple[str | int, ...] = ("sandbox", "allowed_directories")
+        if index is not None and index < len(written):
+            key = (*key, index)
+        line = pipeline.lines.get(key) or pipeline.lines.get(("sandbox",))
+        where_text = f"{pipeline.source}:{line}" if line else pipeline.source
+        raise PipelineError(
+            f"{where_text}: sandbox.allowed_directories: {link} is a symlink to {target}, outside the sandbox; "
+            "remove the link or allow its target"
+        )
+    return sandbox
+
+
+def _blamed_setting(pipeline: Stages, exc: PipelineError) -> tuple[str, ...]:
+    """The ``duckdb.<option>`` (or ``duckdb``, ``sandbox``, ``database``) that DuckDB refused on open."""
+    from .dbopen import DEFAULT_SETTINGS, connect
+
+    options = dict(pipeline.settings.duckdb)
+    if exc.message.startswith("sandbox:"):
+        return ("duckdb",) if options else ("sandbox",)
+    if not options:
+        return ("database",)
+    cause = str(exc.__cause__ or "").strip()
+    unknown = _UNRECOGNIZED.search(cause)
+    if unknown:
+        names = [n.strip() for n in unknown.group(1).split(",")]
+        named = [n for n in options if n in names or n.lower() in (m.lower() for m in names)]
+        if named:
+            return ("duckdb", named[0])
+    # DuckDB's message rarely names the option: try each one alone to find the one it refuses.
+    first = cause.splitlines()[0] if cause else ""
+    refused: list[str] = []
+    for name, value in options.items():
+        try:
+            connect(None, {**{k: v for k, v in DEFAULT_SETTINGS.items() if k != name}, name: value}).close()
+        except PipelineError as alone:
+            if not first or str(alone.__cause__ or "").strip().splitlines()[:1] == [first]:
+                refused.append(name)
+    if len(refused) == 1:
+        return ("duckdb", refused[0])
+    return ("duckdb",) if "option" in exc.message or refused else ("database",)
+
+
+_UNRECOGNIZED = re.compile(r"options were not recognized: ([^\n]+)")
 
 
 async def arun(
