@@ -101,9 +101,7 @@ def open_database(pipeline: Stages, override: str | None = None, *, opening: Ope
         return Database(path, pipeline.settings.duckdb, connection=connection, sandbox=sandbox)
     except PipelineError as exc:
         key = _blamed_setting(pipeline, exc)
-        line = pipeline.lines.get(key) or pipeline.lines.get(key[:1])
-        where = f"{pipeline.source}:{line}" if line else pipeline.source
-        raise PipelineError(f"{where}: {'.'.join(key)}: {exc.message}") from exc
+        raise PipelineError(f"{_where(pipeline, key)}: {'.'.join(key)}: {exc.message}") from exc
 
 
 def run_sandbox(pipeline: Stages) -> RunSandbox | None:
@@ -111,42 +109,46 @@ def run_sandbox(pipeline: Stages) -> RunSandbox | None:
 
     :raises PipelineError: naming the ``sandbox:`` line at fault.
     """
-    from .sandbox import escaping_link, resolve
+    from .sandbox import escaping_link, real, resolve
 
     settings = pipeline.settings.sandbox
     if settings is None:
         return None
-    where: dict[tuple[str, int], str] = {}
-    for key, entries in (
-        ("allowed_directories", settings.allowed_directories),
-        ("allowed_paths", settings.allowed_paths),
-    ):
-        for index in range(len(entries)):
-            line = pipeline.lines.get(("sandbox", key, index)) or pipeline.lines.get(("sandbox",))
-            where[(key, index)] = f"{pipeline.source}:{line}" if line else pipeline.source
+    where = {
+        (key, index): _where(pipeline, ("sandbox", key, index))
+        for key, entries in (
+            ("allowed_directories", settings.allowed_directories),
+            ("allowed_paths", settings.allowed_paths),
+        )
+        for index in range(len(entries))
+    }
     sandbox = resolve(pipeline.base_dir, settings.allowed_directories, settings.allowed_paths, where)
     try:
         escape = escaping_link(sandbox)
     except PipelineError as exc:
-        line = pipeline.lines.get(("sandbox", "allowed_directories")) or pipeline.lines.get(("sandbox",))
-        raise PipelineError(f"{pipeline.source}:{line}: {exc.message}" if line else exc.message) from None
+        raise PipelineError(f"{_where(pipeline, ('sandbox', 'allowed_directories'))}: {exc.message}") from None
     if escape is not None:
         link, target = escape
-        index = next(
-            (i for i, d in enumerate(sandbox.directories) if link.startswith(d.rstrip("/") + "/")),
-            None,
-        )
-        written = settings.allowed_directories
-        key: tuple[str | int, ...] = ("sandbox", "allowed_directories")
-        if index is not None and index < len(written):
-            key = (*key, index)
-        line = pipeline.lines.get(key) or pipeline.lines.get(("sandbox",))
-        where_text = f"{pipeline.source}:{line}" if line else pipeline.source
+        holders = [
+            i
+            for i, entry in enumerate(settings.allowed_directories)
+            if link.startswith(real(pipeline.base_dir / entry).rstrip("/") + "/")
+        ]
+        key: tuple[str | int, ...] = ("sandbox", "allowed_directories", *holders[:1])
         raise PipelineError(
-            f"{where_text}: sandbox.allowed_directories: {link} is a symlink to {target}, outside the sandbox; "
-            "remove the link or allow its target"
+            f"{_where(pipeline, key)}: sandbox.allowed_directories: {link} is a symlink to {target}, "
+            "outside the sandbox; remove the link or allow its target"
         )
     return sandbox
+
+
+def _where(pipeline: Stages, key: tuple[str | int, ...]) -> str:
+    """``file:line`` of ``key`` (or of the nearest key above it that has a line)."""
+    for depth in range(len(key), 0, -1):
+        line = pipeline.lines.get(key[:depth])
+        if line:
+            return f"{pipeline.source}:{line}"
+    return pipeline.source
 
 
 def _blamed_setting(pipeline: Stages, exc: PipelineError) -> tuple[str, ...]:
