@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import ConnectorError
 from .models import ConnectionConfiguration, CustomConnection, Field
 
 if TYPE_CHECKING:
     from .db import StageDatabase
+    from .params import Role
 
 
 class Connection:
@@ -99,6 +101,33 @@ class Connection:
         return declared_params(cls)
 
     @classmethod
+    def check_stage(cls, params: dict[str, Any], *, role: Role, base_dir: Path) -> None:
+        """Refuse, at load, params that cannot work for a stage of ``role``; does nothing by default.
+
+        Called by ``ductflow validate`` and before a run, once per stage, after ``params`` passed the
+        declared types and constraints (see :mod:`ductflow_core.params`). ``params`` are the ones the
+        stage gives (defaults are not filled in); ``role`` is ``"tap"``, ``"sink"`` or ``"sql"``;
+        ``base_dir`` is the pipeline file's folder. Raise
+        :class:`~ductflow_core.errors.ParamError` ``(param, message)``: the pipeline is refused with
+        ``file:line: stage 'x': connection.params.<param>: <message>`` (exit 2) at that param's line.
+        Look only, change nothing: validation must leave the world as it was.
+        """
+
+    @classmethod
+    def resources(cls, params: dict[str, Any], *, role: Role, base_dir: Path) -> list[str]:
+        """Identifiers of what a stage of ``role`` reads (a tap) or writes (a sink); ``[]`` by default.
+
+        For files, a real absolute path (for a glob, the folder its fixed part names); for other
+        systems, any string that names the same thing the same way every time, such as
+        ``postgresql://host:port/db/schema.table``. After every stage is resolved, the core refuses
+        a sink whose resource equals a tap's, or is a folder holding it, or lies inside it
+        (``/a`` holds ``/a/b``; so does ``scheme://x`` hold ``scheme://x/y``), unless the tap waits
+        for the sink (``after:``), so reads what the sink wrote. See
+        :func:`ductflow_core.resolve.check_resources`.
+        """
+        return []
+
+    @classmethod
     def locate(cls, name: str) -> type[Connection]:
         """Return the connection class installed under locator ``name``."""
         from .discovery import default_registry
@@ -115,19 +144,28 @@ class Connection:
         """Set-up hook, called at the end of the base ``__init__``; does nothing by default."""
 
     async def tap(self, query: str | None = None) -> int | None:
-        """Read from the source and create DuckDB table ``self.name``; a no-op by default.
+        """Read from the source and create DuckDB table ``self.name``.
 
         May return the number of rows read. When ``self.materialize`` is false the
         stage may leave a view, or register a stream under ``self.name``, instead.
+        A class that does not override it cannot be used in a tap stage: the
+        pipeline is refused at load (see :func:`implements`).
         """
-        return None
+        raise ConnectorError(not_implemented_message(type(self), "tap"))
 
     async def sink(self, from_name: str) -> int | None:
-        """Write DuckDB table ``from_name`` to the destination; a no-op by default. May return rows written."""
-        return None
+        """Write DuckDB table ``from_name`` to the destination. May return rows written.
+
+        A class that does not override it cannot be used in a sink stage.
+        """
+        raise ConnectorError(not_implemented_message(type(self), "sink"))
 
     async def sql(self, query: str) -> None:
-        """Run ``query`` on the connection's own system; a no-op by default."""
+        """Run ``query`` on the connection's own system.
+
+        A class that does not override it cannot be used in an ``sql`` stage.
+        """
+        raise ConnectorError(not_implemented_message(type(self), "sql"))
 
     async def show_schema(self) -> list[Field]:
         """Return the fields of the stage's table (for a tap) or destination; by default the DuckDB table's."""
@@ -142,6 +180,21 @@ class Connection:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} stage={self.name!r}>"
+
+
+def implements(cls: type[Any], role: str) -> bool:
+    """Whether ``cls`` has its own ``tap``, ``sink`` or ``sql`` (``role``) rather than the base class's."""
+    method = getattr(cls, role, None)
+    return method is not None and method is not getattr(Connection, role)
+
+
+def not_implemented_message(cls: type[Any], role: str) -> str:
+    """The one-line reason a class without its own ``role`` method cannot serve a stage of that kind."""
+    article = "an" if role == "sql" else "a"
+    return (
+        f"{cls.__module__}.{cls.__qualname__} does not implement {role}(), "
+        f"so it cannot be used in {article} {role} stage"
+    )
 
 
 class ConnectionHandle:

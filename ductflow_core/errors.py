@@ -44,6 +44,18 @@ class ConnectorError(DuctflowError):
     """
 
 
+class ParamError(ConnectorError):
+    """A connection's param cannot work; ``param`` names its key (``None`` blames the whole ``params``).
+
+    Raised from ``Connection.check_stage`` at load, it becomes
+    ``file:line: stage 'x': connection.params.<param>: <message>`` with exit code 2.
+    """
+
+    def __init__(self, param: str | None, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
 class StageFailed(DuctflowError):
     """A stage raised while the pipeline ran; names the stage, its class and the cause."""
 

@@ -3,12 +3,26 @@
 A connection declares params either as class annotations (``port: int = 5432``)
 or as attrs fields. The declaration is turned into an attrs class once, so the
 shared converter checks params with the same precise errors as the pipeline.
+
+A param's annotation may carry constraints as :data:`typing.Annotated` metadata,
+checked after the value has its declared type::
+
+    skip: Annotated[int | None, Range(min=0), ReadOnly()] = None
+    path: Annotated[str, NonEmpty()]
+    partition_by: Annotated[list[str] | None, NonEmpty(), WriteOnly()] = None
+
+:class:`Range` bounds a number, :class:`NonEmpty` refuses ``''``, ``[]`` and
+``{}``, :class:`ReadOnly` allows the param on a tap stage only and
+:class:`WriteOnly` on a sink stage only. ``null`` (the param left unset)
+passes every constraint. Only params a stage gives are checked: defaults are
+the class's own business.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+import types
 import typing
 from typing import Any
 
@@ -17,6 +31,102 @@ import attrs
 from . import _convert
 
 _MISSING = attrs.NOTHING
+
+#: The stage roles a connection can play, as ``check_params`` and ``Connection.check_stage`` name them.
+Role = typing.Literal["tap", "sink", "sql"]
+
+
+@attrs.frozen
+class Range:
+    """A number param must lie in ``[min, max]`` (either bound may be left out); NaN is never in range."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def problem(self, value: Any, role: str | None) -> str | None:
+        """Why ``value`` breaks the constraint, or ``None``."""
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if value != value:  # NaN compares false with every bound
+            return f"must be a number{self._span()}, got nan"
+        if self.min is not None and value < self.min:
+            return f"must be >= {_number(self.min)}, got {_number(value)}"
+        if self.max is not None and value > self.max:
+            return f"must be <= {_number(self.max)}, got {_number(value)}"
+        return None
+
+    def _span(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f" from {_number(self.min)} to {_number(self.max)}"
+        if self.min is not None:
+            return f" >= {_number(self.min)}"
+        return f" <= {_number(self.max)}" if self.max is not None else ""
+
+
+@attrs.frozen
+class NonEmpty:
+    """A string, list or mapping param must not be empty."""
+
+    def problem(self, value: Any, role: str | None) -> str | None:
+        """Why ``value`` breaks the constraint, or ``None``."""
+        if isinstance(value, (str, list, tuple, dict, set, frozenset)) and len(value) == 0:
+            return "must not be empty"
+        return None
+
+
+@attrs.frozen
+class ReadOnly:
+    """The param only means something when reading: it is refused on any stage but a tap."""
+
+    def problem(self, value: Any, role: str | None) -> str | None:
+        """Why the param cannot be given on a stage of ``role``, or ``None``."""
+        return "only applies to a tap" if role is not None and role != "tap" else None
+
+
+@attrs.frozen
+class WriteOnly:
+    """The param only means something when writing: it is refused on any stage but a sink."""
+
+    def problem(self, value: Any, role: str | None) -> str | None:
+        """Why the param cannot be given on a stage of ``role``, or ``None``."""
+        return "only applies to a sink" if role is not None and role != "sink" else None
+
+
+Constraint = Range | NonEmpty | ReadOnly | WriteOnly
+_CONSTRAINTS = (Range, NonEmpty, ReadOnly, WriteOnly)
+
+
+def _role_first(constraint: Constraint) -> bool:
+    return not isinstance(constraint, (ReadOnly, WriteOnly))
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def constraints_of(typ: Any) -> tuple[Constraint, ...]:
+    """The constraints in an annotation: ``Annotated`` metadata at the top or on a member of a union."""
+    found: list[Constraint] = []
+    if typing.get_origin(typ) is typing.Annotated:
+        found.extend(m for m in typ.__metadata__ if isinstance(m, _CONSTRAINTS))
+        typ = typing.get_args(typ)[0]
+    if typing.get_origin(typ) in (typing.Union, types.UnionType):
+        for member in typing.get_args(typ):
+            if typing.get_origin(member) is typing.Annotated:
+                found.extend(m for m in member.__metadata__ if isinstance(m, _CONSTRAINTS))
+    return tuple(found)
+
+
+def param_constraints(cls: type[Any]) -> dict[str, tuple[Constraint, ...]]:
+    """``{param: constraints}`` for the params of ``cls`` that declare any."""
+    return _constraints(cls)  # type: ignore[arg-type]
+
+
+@functools.cache
+def _constraints(cls: Any) -> dict[str, tuple[Constraint, ...]]:
+    spec = declared_params(cls) or {}
+    out = {name: constraints_of(typ) for name, (typ, _) in spec.items()}
+    return {name: found for name, found in out.items() if found}
 
 
 def _own_hints(cls: type[Any]) -> dict[str, Any]:
@@ -94,11 +204,14 @@ class ParamsInvalid(Exception):
         self.errors = errors
 
 
-def check_params(cls: type[Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Return ``params`` structured into the declared types; raise :class:`ParamsInvalid`.
+def check_params(cls: type[Any], params: dict[str, Any], role: Role | None = None) -> dict[str, Any]:
+    """Return ``params`` structured into the declared types and checked against their constraints.
 
-    For a class that declares nothing, ``params`` pass through as they are.
-    Only keys that were given are returned: defaults stay with the class.
+    ``role`` is the kind of stage the params are for (``"tap"``, ``"sink"`` or ``"sql"``); ``None`` skips the
+    :class:`ReadOnly`/:class:`WriteOnly` checks. For a class that declares nothing, ``params`` pass through as
+    they are. Only keys that were given are returned: defaults stay with the class.
+
+    :raises ParamsInvalid: with every problem found, as ``((param, ...), message)`` pairs.
     """
     spec = declared_params(cls)
     if spec is None:
@@ -111,4 +224,16 @@ def check_params(cls: type[Any], params: dict[str, Any]) -> dict[str, Any]:
         structured = _convert.structure(params, model)
     except Exception as exc:
         raise ParamsInvalid(list(_convert.flatten(exc, model))) from exc
-    return {name: getattr(structured, name) for name in params}
+    checked = {name: getattr(structured, name) for name in params}
+    limits = param_constraints(cls)
+    if limits:
+        problems: list[tuple[tuple[Any, ...], str]] = []
+        for name, value in checked.items():
+            # One problem per param: a param on the wrong kind of stage is that, whatever its value.
+            found = (c.problem(value, role) for c in sorted(limits.get(name, ()), key=_role_first))
+            problem = next((p for p in found if p is not None), None)
+            if problem is not None:
+                problems.append(((name,), problem))
+        if problems:
+            raise ParamsInvalid(problems)
+    return checked

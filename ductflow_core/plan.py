@@ -210,6 +210,20 @@ def order(pipeline: Stages, error: ErrorFactory | None = None) -> list[str]:
     return done
 
 
+def dependents(pipeline: Stages, name: str) -> set[str]:
+    """The stages that wait for ``name``, directly or not (not ``name`` itself)."""
+    deps = dependencies(pipeline)
+    waiting: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for stage, needs in deps.items():
+            if stage not in waiting and stage != name and (name in needs or needs & waiting):
+                waiting.add(stage)
+                changed = True
+    return waiting
+
+
 def select(pipeline: Stages, names: Iterable[str]) -> set[str]:
     """The named stages and every stage they depend on, directly or not."""
     deps = dependencies(pipeline)

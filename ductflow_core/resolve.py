@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 from typing import Any
 
 import attrs
 
+from .connection import implements, not_implemented_message
 from .discovery import Registry, import_class
-from .errors import PipelineError, PluginError
+from .errors import ConnectorError, PipelineError, PluginError
 from .models import CustomConnection, Stage, Stages
-from .params import ParamsInvalid, check_params
+from .params import ParamsInvalid, Role, check_params
 from .where import also_wrong
 
 
 @attrs.frozen
 class Resolved:
-    """A stage's connection class and its params, already checked against the class."""
+    """A stage's connection class and its params, already checked against the class.
+
+    ``role`` is the kind of stage (``tap``, ``sink`` or ``sql``); ``resources`` is what the class's
+    ``resources()`` said the stage reads or writes.
+    """
 
     cls: type[Any]
     params: dict[str, Any]
     spec: CustomConnection
+    role: Role | None = None
+    resources: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -38,8 +46,9 @@ def resolve_connection(pipeline: Stages, stage: Stage, registry: Registry) -> Re
     except PluginError as exc:
         key = _locator_key(pipeline, index, spec)
         raise PluginError(pipeline.error_text(stage.name, key, exc.message)) from exc
+    role: Role = stage.kind  # type: ignore[assignment]  # only tap, sink and sql stages have a connection
     try:
-        params = check_params(cls, spec.params)
+        params = check_params(cls, spec.params, role)
     except ParamsInvalid as exc:
         path, message = exc.errors[0]
         more = also_wrong(("connection", "params", *p) for p, _ in exc.errors[1:])
@@ -47,7 +56,21 @@ def resolve_connection(pipeline: Stages, stage: Stage, registry: Registry) -> Re
     problem = _constructor_refuses(cls, params)
     if problem:
         raise PipelineError(pipeline.error_text(stage.name, ("connection", "params"), problem))
-    return Resolved(cls, params, spec)
+    if not implements(cls, role):
+        raise PipelineError(pipeline.error_text(stage.name, ("kind",), not_implemented_message(cls, role)))
+    base_dir = pipeline.base_dir
+    try:
+        check = getattr(cls, "check_stage", None)
+        if check is not None:
+            check(params, role=role, base_dir=base_dir)
+        found = getattr(cls, "resources", None)
+        resources = tuple(found(params, role=role, base_dir=base_dir)) if found is not None else ()
+    except ConnectorError as exc:
+        # A class's own load-time check: a param that cannot work is the pipeline's fault, not the run's.
+        param = getattr(exc, "param", None)
+        key = ("connection", "params", param) if param else ("connection", "params")
+        raise PipelineError(pipeline.error_text(stage.name, key, exc.message)) from None
+    return Resolved(cls, params, spec, role, resources)
 
 
 def _constructor_refuses(cls: type[Any], params: dict[str, Any]) -> str | None:
@@ -89,9 +112,77 @@ def _locator_key(pipeline: Stages, index: int, spec: CustomConnection) -> tuple[
 
 
 def resolve_pipeline(pipeline: Stages, registry: Registry, names: set[str] | None = None) -> dict[str, Resolved]:
-    """Resolve the connection of every stage (or of the ``names`` given) that has one."""
+    """Resolve the connection of every stage (or of the ``names`` given) that has one.
+
+    Then :func:`check_resources` refuses a sink that would write what a tap reads.
+    """
     out: dict[str, Resolved] = {}
     for stage in pipeline.stages:
         if getattr(stage, "connection", None) is not None and (names is None or stage.name in names):
             out[stage.name] = resolve_connection(pipeline, stage, registry)
+    check_resources(pipeline, out)
     return out
+
+
+def _normal(resource: str) -> str:
+    return resource.rstrip("/") or "/"
+
+
+def _relation(sink: str, tap: str) -> str | None:
+    """How the sink's resource overlaps the tap's: the same, holding it, inside it, or not at all (``None``)."""
+    sink, tap = _normal(sink), _normal(tap)
+    if sink == tap:
+        return "writes what"
+    if tap.startswith(sink.rstrip("/") + "/"):
+        return "writes a folder holding what"
+    if sink.startswith(tap.rstrip("/") + "/"):
+        return "writes inside the folder that"
+    return None
+
+
+def check_resources(pipeline: Stages, resolved: dict[str, Resolved]) -> None:
+    """Refuse a sink whose resource is a tap's resource, or a folder holding it, or inside it.
+
+    The one rule that keeps a sink from overwriting or deleting a pipeline's own input, for every
+    connection class alike (each says what it touches through ``Connection.resources``). A tap that
+    waits for the sink (``after:``, directly or not) reads what the sink wrote, and is allowed.
+    Resources are compared as strings, ``/`` separating the parts: resolve paths before returning them.
+    The message names the sink's param (or ``params``) line and the tap, never the resource itself,
+    which may have come from the environment.
+    """
+    taps = [(name, r) for name, r in resolved.items() if r.role == "tap" and r.resources]
+    sinks = [(name, r) for name, r in resolved.items() if r.role == "sink" and r.resources]
+    if not taps or not sinks:
+        return
+    from . import plan
+
+    for sink_name, sink in sinks:
+        after_sink = plan.dependents(pipeline, sink_name)
+        for tap_name, tap in taps:
+            if tap_name in after_sink:
+                continue
+            for written in sink.resources:
+                for read in tap.resources:
+                    how = _relation(written, read)
+                    if how is None:
+                        continue
+                    key = ("connection", "params", *_param_of(pipeline, sink, written))
+                    where = pipeline.location(tap_name)
+                    message = (
+                        f"this sink {how} stage {tap_name!r} reads ({where}); a sink never writes the input of its run"
+                    )
+                    raise PipelineError(pipeline.error_text(sink_name, key, message))
+
+
+def _param_of(pipeline: Stages, res: Resolved, resource: str) -> tuple[str, ...]:
+    """The param whose value names ``resource`` (a path, made absolute), to blame its line; else none."""
+    target = _normal(resource)
+    for key, value in res.spec.params.items():
+        if not isinstance(value, str) or not value:
+            continue
+        candidate = _normal(os.path.normpath(os.path.join(pipeline.base_dir, value)))
+        if candidate == target or candidate.startswith(target + "/") or target.startswith(candidate + "/"):
+            return (key,)
+        if value in resource:
+            return (key,)
+    return ()

@@ -114,6 +114,7 @@ def test_module_is_imported_from_the_pipeline_folder(tmp_path: Path) -> None:
     (pkg / "__init__.py").write_text("")
     (pkg / "database.py").write_text(
         "from duckflow.connection import Connection\n\nclass MySQL(Connection):\n    port: int = 3306\n"
+        "    async def tap(self, query=None):\n        pass\n"
     )
     spec = "{kind: CustomConnection, module: myapp_here.connectors.database, classname: MySQL, params: {port: 5555}}"
     resolved = resolve_pipeline(_pipeline(tmp_path, spec), fake_registry())
@@ -135,6 +136,7 @@ def test_params_are_checked_whichever_subset_is_set(tmp_path: Path, params: str,
     (tmp_path / "subset_conn.py").write_text(
         "from ductflow_core.connection import Connection\n\n"
         "class Db(Connection):\n    host: str\n    port: int = 5432\n    user: str = 'postgres'\n"
+        "    async def tap(self, query=None):\n        pass\n"
     )
     spec = f"{{kind: CustomConnection, module: subset_conn, classname: Db, params: {params}}}"
     if isinstance(outcome, str):
