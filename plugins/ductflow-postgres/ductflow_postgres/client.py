@@ -82,15 +82,20 @@ def make_target(
     return Target(dsn + extra, tuple(secrets))
 
 
-def connect(target: Target) -> Any:
+def connect(target: Target, *, read_only: bool = False) -> Any:
     """Open an ADBC connection with autocommit off, so everything until ``commit()`` is one transaction.
+
+    ``read_only`` makes every transaction of the session READ ONLY, so the server itself refuses any write (a
+    data-changing CTE, ``nextval``, a function that inserts) a tap's query might attempt. It is set before the
+    session's first transaction begins, and a single statement cannot turn it off for the transaction it runs in.
 
     The driver is imported here, not with the module: with pyarrow.dataset it costs ~50 ms, and a sink that the
     fast writer takes never needs it.
     """
     import adbc_driver_postgresql.dbapi as pg
 
-    return open_session(target, pg.connect)
+    settings = ("SET default_transaction_read_only = on",) if read_only else ()
+    return open_session(target, pg.connect, *settings)
 
 
 def open_session(target: Target, open_driver: Callable[[str], Any], *settings: str) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 from ductflow_core import sqlscan
+from ductflow_core.errors import ConnectorError
 
 from .client import Target, connect, rollback, tap_columns
 from .errors import connector_error
@@ -23,7 +24,7 @@ def tap_into_duckdb(
 
     Only the driver's current batch and DuckDB's own table are in memory: the result is never collected.
     """
-    con = connect(target)
+    con = connect(target, read_only=True)
     try:
         with con.cursor() as cur:
             reader, select = _open_reader(cur, query, table, target, unconstrained)
@@ -35,7 +36,7 @@ def tap_into_duckdb(
 
 
 def _commit(con: Any, target: Target, table: TableName | None) -> None:
-    # A query run as given may change data (UPDATE … RETURNING): its effects stand once its rows are all read.
+    # The session is read-only, so this only ends the transaction (and any error the server reports at its end).
     try:
         con.commit()
     except Exception as exc:
@@ -67,7 +68,7 @@ def _open_reader(cur: Any, query: str, table: TableName | None, target: Target, 
         if columns:  # else the plain query fails with the server's own words for what is wrong
             shipping = tap_select(table.sql, columns, unconstrained)
     else:
-        wrapped = _wrapped_query(cur, query, unconstrained)
+        wrapped = _wrapped_query(cur, query, target, unconstrained)
         if wrapped is not None:
             return wrapped
     try:
@@ -80,8 +81,31 @@ def _open_reader(cur: Any, query: str, table: TableName | None, target: Target, 
     return reader, ", ".join(tap_expressions(reader.schema, shipping, typmods))
 
 
-#: First words of the statements ``COPY (query) TO STDOUT`` takes (data-changing ones need RETURNING).
-_COPY_WORDS = frozenset({"SELECT", "WITH", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE", "("})
+#: First words of the statements ``COPY (query) TO STDOUT`` takes among those a tap runs.
+_COPY_WORDS = frozenset({"SELECT", "WITH", "VALUES", "TABLE", "("})
+#: First words of the statements a tap's query may be: ones that only read (SHOW and EXPLAIN read settings and plans).
+_READ_WORDS = _COPY_WORDS | {"SHOW", "EXPLAIN"}
+
+
+def check_read_query(query: str) -> None:
+    """Refuse ``query`` unless it is lexically one statement of a kind that only reads.
+
+    The server has the last word: the query is described through the extended protocol, which refuses several
+    statements, and runs in a READ ONLY transaction, which refuses any write (a ``WITH … DELETE``, a function that
+    inserts). This check names the problem before anything is sent, and keeps out statements a read-only
+    transaction still allows but that are not reads (``COPY … TO 'file'``, ``SET``, ``CALL`` of a procedure, …).
+    """
+    words = sqlscan.statement_words(query)
+    allowed = "SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN"
+    if len(words) != 1:
+        found = ", ".join(words) or "nothing"
+        raise ConnectorError(
+            f"a postgres tap's query must be one read-only statement ({allowed}); found {len(words)}: {found}"
+        )
+    if words[0] not in _READ_WORDS:
+        raise ConnectorError(
+            f"a postgres tap's query must be one read-only statement ({allowed}); this one starts with {words[0]}"
+        )
 
 
 def _copyable(query: str) -> bool:
@@ -93,21 +117,25 @@ def _copyable(query: str) -> bool:
     return not words or words[0] in _COPY_WORDS
 
 
-def _wrapped_query(cur: Any, query: str, unconstrained: str) -> tuple[Any, str] | None:
-    """The reader and select list of ``query`` wrapped (see ``wrapped_query``), or ``None`` to run it as given."""
+def _wrapped_query(cur: Any, query: str, target: Target, unconstrained: str) -> tuple[Any, str] | None:
+    """The reader and select list of ``query`` wrapped (see ``wrapped_query``), or ``None`` to run it as given.
+
+    Refuses a query that is not one read-only statement (:func:`check_read_query`); the server describes it through
+    the extended protocol, which cannot run several statements, and a failure there is the server's reason.
+    """
+    check_read_query(query)
     try:
-        wrap = wrapped_query(query, cur.adbc_execute_schema(query), unconstrained)
-    except Exception:
-        # Describing failed: running the query as given reports the server's own reason, if there is one.
-        rollback(cur.connection)
-        return None
+        schema = cur.adbc_execute_schema(query)
+    except Exception as exc:
+        raise connector_error("cannot read query", exc, target.secrets) from None
+    wrap = wrapped_query(query, schema, unconstrained)
     if wrap is None:
         return None
     try:
         cur.execute(wrap.query)
         reader = cur.fetch_record_batch()
     except Exception:
-        # Not every statement can be a subquery (SHOW, INSERT ... RETURNING, ...); such a one runs as given.
+        # SHOW and EXPLAIN cannot be subqueries; such a one runs as given.
         rollback(cur.connection)
         return None
     return reader, ", ".join(tap_expressions(reader.schema, wrap))
@@ -140,7 +168,7 @@ def tap_as_stream(
     Nothing is stored: the reading stage pulls batches straight from the server. The driver connection stays open
     until the stream ends (or the stream is dropped unread with the DuckDB cursor), not until the tap returns.
     """
-    con = connect(target)
+    con = connect(target, read_only=True)
     try:
         cur = con.cursor()
         cur.execute("SELECT pg_backend_pid()")

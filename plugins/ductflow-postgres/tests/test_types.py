@@ -119,10 +119,9 @@ NUMERIC_COLUMNS = {
         {"query": "SELECT * FROM nums"},
         {"query": "SELECT * FROM nums -- a trailing comment"},
         {"query": "SELECT * FROM nums; -- a semicolon, then a comment\n;"},
-        # Cannot be a subquery, so it runs as given and the driver decodes its numerics.
-        {"query": "UPDATE nums SET id = id RETURNING *"},
+        {"query": "(TABLE nums)"},
     ],
-    ids=["table", "query", "query-with-tail", "query-with-semicolon", "not-wrappable"],
+    ids=["table", "query", "query-with-tail", "query-with-semicolon", "parenthesised"],
 )
 async def test_numerics_arrive_exact_whichever_way_they_travel(make, db, pg_dsn, source):
     """Table taps and query taps ship numerics as text; types and values are what the driver's decoding gives."""
