@@ -52,7 +52,7 @@ REFUSED = {
 @pytest.mark.parametrize("materialize", [True, False], ids=["table", "stream"])
 @pytest.mark.parametrize("case", sorted(REFUSED))
 async def test_a_query_that_is_not_one_read_only_statement_is_refused(db, victims, case, materialize):
-    """Several statements, non-reading statements and writes hidden in a read are refused in one line; nothing changes."""
+    """Several statements, statements that are not reads, and writes hidden in a read are refused; nothing changes."""
     query, reason = REFUSED[case]
     try:
         await _tap(db, victims, query, materialize).tap(query)

@@ -97,11 +97,9 @@ async def test_a_query_that_changes_data_is_refused(make, db, pg_dsn, materializ
     counters = f"counters_{materialize}".lower()
     execute(pg_dsn, f"CREATE TABLE {counters} (id int, hits int)", f"INSERT INTO {counters} VALUES (1, 0)")
     query = f"UPDATE {counters} SET hits = hits + 1 RETURNING id, hits"
-    with pytest.raises(ConnectorError, match="one read-only statement .* starts with UPDATE"):
-        if materialize:
-            await make(name="claimed", query=query).tap(None)
-        else:
-            await _stream(db, pg_dsn, "claimed", query=query).tap(None)
+    conn = make(name="claimed", query=query) if materialize else _stream(db, pg_dsn, "claimed", query=query)
+    with pytest.raises(ConnectorError, match=r"one read-only statement .* starts with UPDATE"):
+        await conn.tap(None)
     assert await _sessions_drop_to_zero(pg_dsn) == 0
     assert scalar(pg_dsn, f"SELECT hits FROM {counters}") == 0
 
