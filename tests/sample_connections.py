@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import sys
 import time
-from typing import ClassVar, Literal
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal
 
 import pyarrow as pa
 
 from ductflow_core.connection import Connection
-from ductflow_core.errors import ConnectorError
+from ductflow_core.errors import ConnectorError, ParamError
+from ductflow_core.params import NonEmpty, Range, ReadOnly, WriteOnly
+from ductflow_core.sqlnames import quote_literal
 
 
 class Numbers(Connection):
@@ -187,3 +191,45 @@ class RawProbe(Connection):
     async def tap(self, query: str | None = None) -> None:
         raw = self.c.raw
         await self.c.run(lambda: raw.sql(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT 42 AS answer"))
+
+
+class Constrained(Connection):
+    """Declares params with constraints; taps ``count`` rows and sinks by counting its input."""
+
+    count: Annotated[int, Range(min=1, max=1000)] = 3
+    label: Annotated[str, NonEmpty()] = "x"
+    ratio: Annotated[float, Range(min=0, max=1)] = 0.5
+    skip: Annotated[int | None, Range(min=0), ReadOnly()] = None
+    partition_by: Annotated[list[str] | None, NonEmpty(), WriteOnly()] = None
+
+    async def tap(self, query: str | None = None) -> None:
+        await self.c.sql(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT range AS n FROM range({self.count})")
+
+    async def sink(self, from_name: str) -> int:
+        return await self.c.count(from_name)
+
+
+class CsvFile(Connection):
+    """Reads or writes one real CSV file at ``path``; says what it touches and refuses a folder as a sink target."""
+
+    path: Annotated[str, NonEmpty()]
+
+    @classmethod
+    def check_stage(cls, params: dict, *, role: str, base_dir: Path) -> None:  # type: ignore[override]
+        target = Path(base_dir, params["path"])
+        if role == "sink" and target.is_dir():
+            raise ParamError("path", "is a folder; a sink writes one file")
+        if params["path"] == "whole":
+            raise ParamError(None, "these params cannot work together")
+
+    @classmethod
+    def resources(cls, params: dict, *, role: str, base_dir: Path) -> list[str]:  # type: ignore[override]
+        return [os.path.realpath(Path(base_dir, params["path"]))]
+
+    async def tap(self, query: str | None = None) -> None:
+        path = str(Path(self.base_dir, self.path))
+        await self.c.sql(f"CREATE TABLE {self.c.quote(self.name)} AS SELECT * FROM read_csv({quote_literal(path)})")
+
+    async def sink(self, from_name: str) -> None:
+        path = str(Path(self.base_dir, self.path))
+        await self.c.sql(f"COPY {self.c.quote(from_name)} TO {quote_literal(path)} (HEADER)")
