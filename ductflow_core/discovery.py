@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,6 +148,42 @@ class Registry:
         installed = ", ".join(names) if names else "none"
         return f"unknown locator {locator!r}{hint}; installed locators: {installed}"
 
+    def _blocked(self) -> list[PluginInfo]:
+        return [i for i in self.everything() if not self.policy.allows_plugin(i.name, i.dist)]
+
+    def module_refusal(self, module: str) -> str | None:
+        """Why a pipeline's ``module:`` may not import ``module``: its package belongs to a disabled distribution.
+
+        A distribution is disabled for ``module:`` when the policy disables every entry point it has.
+        """
+        if self.policy.load is None and not self.policy.disable:
+            return None
+        top = module.split(".", 1)[0]
+        by_dist: dict[str, list[PluginInfo]] = {}
+        for info in self.everything():
+            if _entry_module(info.value).split(".", 1)[0] == top:
+                by_dist.setdefault(info.dist_key, []).append(info)
+        for infos in by_dist.values():
+            if not any(self.policy.allows_plugin(i.name, i.dist) for i in infos):
+                return (
+                    f"module {module!r} belongs to distribution {infos[0].origin}, which is disabled by "
+                    "DUCTFLOW_LOAD_PLUGINS or DUCTFLOW_DISABLE_PLUGINS"
+                )
+        return None
+
+    def class_refusal(self, obj: object) -> str | None:
+        """Why ``obj``, imported by a pipeline's ``module:``, may not be used: a disabled entry point names it."""
+        if self.policy.load is None and not self.policy.disable:
+            return None
+        for info in self._blocked():
+            module, _, attribute = info.value.split("[", 1)[0].strip().partition(":")
+            if f"{getattr(obj, '__module__', '')}:{getattr(obj, '__qualname__', '')}" == f"{module}:{attribute}":
+                return (
+                    f"{module}.{attribute} is plugin {info.name!r} ({info.origin}), which is disabled by "
+                    "DUCTFLOW_LOAD_PLUGINS or DUCTFLOW_DISABLE_PLUGINS"
+                )
+        return None
+
     def connection_class(self, locator: str) -> type[Any]:
         """Import and return the class behind ``locator`` (once; later calls reuse it)."""
         if locator not in self._loaded:
@@ -156,6 +191,10 @@ class Registry:
             obj = load_entry_point(info)
             self._loaded[locator] = check_connection_class(obj, f"locator {locator!r} ({info.origin})")
         return self._loaded[locator]
+
+
+def _entry_module(value: str) -> str:
+    return value.split("[", 1)[0].partition(":")[0].strip()
 
 
 def load_entry_point(info: PluginInfo) -> Any:
@@ -186,17 +225,27 @@ def plugin_status(registry: Registry, info: PluginInfo) -> str:
 
 
 def import_class(module: str, classname: str, base_dir: Path | None = None, policy: Policy | None = None) -> type[Any]:
-    """Import ``module`` (with ``base_dir`` first on ``sys.path``) and return its ``classname``.
+    """Import a pipeline's ``module`` and return its ``classname``, under ``policy``.
 
-    A module the policy refuses is reported before anything is imported.
+    Refused before anything is imported: a module the policy's module rules refuse, and a module of a
+    Ductflow distribution whose every plugin the policy disables. A top-level package that is installed
+    is imported from where it is installed, never from ``base_dir`` or the current folder; ``base_dir``
+    goes at the end of ``sys.path``, for the pipeline's own modules. A class that is the target of a
+    disabled entry point is refused after the import.
     """
-    refusal = (policy or Policy()).module_refusal(module)
+    policy = policy or Policy()
+    refusal = policy.module_refusal(module) or _plugin_registry(policy).module_refusal(module)
     if refusal:
         raise PluginError(refusal)
-    if base_dir is not None and str(base_dir) not in sys.path:
-        sys.path.insert(0, str(base_dir))
+    if base_dir is not None:
+        installed.add_local(str(base_dir))
     try:
-        mod = importlib.import_module(module)
+        if installed.check_not_shadowed(module):
+            mod = installed.import_installed(module)
+        else:
+            mod = importlib.import_module(module)
+    except installed.ShadowedModule as exc:
+        raise PluginError(str(exc)) from exc
     except ModuleNotFoundError as exc:
         if exc.name and module.startswith(exc.name) and (module == exc.name or module[len(exc.name)] == "."):
             where = f"{base_dir} or sys.path" if base_dir else "sys.path"
@@ -209,7 +258,16 @@ def import_class(module: str, classname: str, base_dir: Path | None = None, poli
         names = [n for n, v in vars(mod).items() if inspect.isclass(v)]
         hint = did_you_mean(classname, names)
         raise PluginError(f"module {module!r} has no class {classname!r}{hint}")
+    refusal = _plugin_registry(policy).class_refusal(obj)
+    if refusal:
+        raise PluginError(refusal)
     return check_connection_class(obj, f"{module}.{classname}")
+
+
+@functools.cache
+def _plugin_registry(policy: Policy) -> Registry:
+    """The installed plugins under ``policy``: which distributions a ``module:`` may reach."""
+    return Registry(policy=policy)
 
 
 _METHODS = ("tap", "sink", "sql", "show_schema", "close")

@@ -4,16 +4,27 @@
 package to do it, a large share of ``ductflow validate``'s start-up. Reading
 ``entry_points.txt`` directly is enough: the first distribution of a name on
 ``sys.path`` wins, as with ``importlib.metadata``.
+
+Installed means found through the trusted part of ``sys.path``: not the folder Python
+put first because it was the current one (``python -m``, ``python -c``), and not a
+pipeline's folder (see :func:`add_local`). Code from those folders never stands in
+for an installed package: not for an entry point, not for a pipeline's ``module:``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
+import importlib.machinery
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 _SUFFIXES = (".dist-info", ".egg-info")
 
@@ -57,10 +68,13 @@ def parse_entry_points(text: str) -> Iterator[tuple[str, str, str]]:
 
 
 def entry_points(groups: Iterable[str], paths: Iterable[str] | None = None) -> list[tuple[str, str, str, Path]]:
-    """``(group, name, value, dist_folder)`` of every entry point in ``groups`` installed on ``paths``."""
+    """``(group, name, value, dist_folder)`` of every entry point in ``groups`` installed on ``paths``.
+
+    ``paths`` defaults to the trusted entries of ``sys.path`` (see :func:`trusted_paths`).
+    """
     wanted = set(groups)
     found: list[tuple[str, str, str, Path]] = []
-    for folder in _folders(sys.path if paths is None else paths):
+    for folder in _folders(trusted_paths() if paths is None else paths):
         try:
             text = (folder / "entry_points.txt").read_text(encoding="utf-8")
         except OSError:
@@ -89,13 +103,142 @@ def name_and_version(folder: Path) -> tuple[str, str]:
     return name or folder.name.split("-", 1)[0], version or "?"
 
 
-def load(value: str) -> object:
-    """Import the object an entry point names: ``package.module:attribute.path``."""
-    import importlib
+def _implicit_entry() -> str | None:
+    """The entry Python put first on ``sys.path`` because it is the current folder, if it did."""
+    if getattr(sys.flags, "safe_path", False) or not sys.path:
+        return None
+    first = sys.path[0]
+    if first == "":
+        return first
+    with contextlib.suppress(OSError):
+        if os.path.realpath(first) == os.path.realpath(os.getcwd()):
+            return first
+    return None
 
+
+#: Read once, at import: later on sys.path[0] may be anything a program put there.
+_IMPLICIT = _implicit_entry()
+_LOCAL: set[str] = set()
+_PATH_LOCK = threading.RLock()
+
+
+def add_local(folder: str) -> None:
+    """Put a pipeline's folder at the end of ``sys.path``: its modules import, and shadow nothing installed."""
+    with _PATH_LOCK:
+        _LOCAL.add(folder)
+        if folder not in sys.path:
+            sys.path.append(folder)
+
+
+def untrusted(entry: str) -> bool:
+    """Whether ``sys.path`` entry ``entry`` is the implicit current folder or a pipeline's folder."""
+    return entry == "" or entry == _IMPLICIT or entry in _LOCAL
+
+
+def drop_implicit_entry() -> None:
+    """Remove the current folder Python put first on ``sys.path`` (what ``python -P`` does), for the CLI."""
+    with _PATH_LOCK:
+        while _IMPLICIT is not None and _IMPLICIT in sys.path:
+            sys.path.remove(_IMPLICIT)
+
+
+def trusted_paths() -> list[str]:
+    """``sys.path`` without its untrusted entries."""
+    return [entry for entry in sys.path if not untrusted(entry)]
+
+
+@contextlib.contextmanager
+def trusted_sys_path() -> Iterator[None]:
+    """Import with ``sys.path`` cut to its trusted entries; entries added meanwhile are kept."""
+    with _PATH_LOCK:
+        saved = list(sys.path)
+        sys.path[:] = [entry for entry in saved if not untrusted(entry)]
+        try:
+            yield
+        finally:
+            added = [entry for entry in sys.path if entry not in saved]
+            sys.path[:] = saved + added
+
+
+def installed_spec(name: str) -> importlib.machinery.ModuleSpec | None:
+    """Where the top-level module ``name`` is installed, ignoring ``sys.modules`` and untrusted folders."""
+    with trusted_sys_path():
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if find is None:
+                continue
+            try:
+                spec = find(name, None)
+            except Exception:  # a finder that cannot answer for this name: the others still can
+                continue
+            if spec is not None:
+                return spec
+    return None
+
+
+class ShadowedModule(ImportError):
+    """A module already imported from somewhere else than where its package is installed."""
+
+
+def _place(obj: Any) -> str | None:
+    """The real folder (a package) or file a module or spec comes from; ``None`` when it has none."""
+    locations = getattr(obj, "submodule_search_locations", None)
+    spec = getattr(obj, "__spec__", None) if isinstance(obj, ModuleType) else obj
+    if isinstance(obj, ModuleType):
+        locations = getattr(obj, "__path__", None)
+    if locations:
+        return os.path.realpath(next(iter(locations)))
+    origin = getattr(spec, "origin", None) if spec is not None else None
+    if origin is None and isinstance(obj, ModuleType):
+        origin = getattr(obj, "__file__", None)
+    if not origin or origin in ("built-in", "frozen"):
+        return origin or None
+    return os.path.realpath(origin)
+
+
+def check_not_shadowed(module: str) -> bool:
+    """Whether ``module``'s top-level package is installed; raise if it was imported from elsewhere.
+
+    :raises ShadowedModule: ``module`` or a package above it is in ``sys.modules`` from another place
+        than the installed one (a pipeline-local copy imported first).
+    """
+    top = module.split(".", 1)[0]
+    spec = installed_spec(top)
+    if spec is None:
+        return False
+    loaded = sys.modules.get(top)
+    if loaded is not None:
+        here, there = _place(loaded), _place(spec)
+        if here != there:
+            raise ShadowedModule(
+                f"module {top!r} was imported from {here or 'nowhere on disk'}, not from where it is installed "
+                f"({there}); a pipeline's own modules may not stand in for an installed package"
+            )
+    parts = module.split(".")
+    for depth in range(2, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        child, parent = sys.modules.get(name), sys.modules.get(".".join(parts[: depth - 1]))
+        if child is None or parent is None:
+            break
+        where = _place(child)
+        folders = [os.path.realpath(p) for p in getattr(parent, "__path__", None) or []]
+        if where is None or not any(where == f or where.startswith(f.rstrip(os.sep) + os.sep) for f in folders):
+            raise ShadowedModule(f"module {name!r} was imported from {where or 'nowhere on disk'}, outside its package")
+    return True
+
+
+def import_installed(module: str) -> ModuleType:
+    """Import ``module`` from where its package is installed (see :func:`check_not_shadowed`)."""
+    check_not_shadowed(module)
+    with trusted_sys_path():
+        return importlib.import_module(module)
+
+
+def load(value: str) -> object:
+    """Import the object an entry point names: ``package.module:attribute.path``, from its installed package."""
     target = value.split("[", 1)[0].strip()  # drop an extras marker
     module, _, attribute = target.partition(":")
-    obj: object = importlib.import_module(module.strip())
+    obj: object = import_installed(module.strip())
     for part in filter(None, attribute.strip().split(".")):
         obj = getattr(obj, part)
     return obj

@@ -1,13 +1,15 @@
 """Which plugins and modules a run may load, from flags and ``DUCTFLOW_*`` environment variables.
 
 * ``DUCTFLOW_LOAD_PLUGINS``: comma-separated allowlist of plugin or
-  distribution names; set but empty means none.
+  distribution names; set but empty means none. Names compare as normalized
+  distribution names (PEP 503: case-insensitive, ``-``, ``_`` and ``.`` alike).
 * ``DUCTFLOW_DISABLE_PLUGINS``: comma-separated blocklist, same names.
 * ``DUCTFLOW_STRICT_PLUGINS=1``: a hook plugin that fails to import stops
   the run instead of being skipped with a warning.
 * ``DUCTFLOW_TRACE_HOOKS=1``: print every hook call, its plugins and duration.
 * ``DUCTFLOW_ALLOWED_MODULES``: comma-separated ``fnmatch`` patterns of
-  modules a pipeline's ``module:`` may import; unset means any.
+  modules a pipeline's ``module:`` may import; unset means any. Module names
+  are case-sensitive, so the patterns are too.
 """
 
 from __future__ import annotations
@@ -18,11 +20,21 @@ from collections.abc import Mapping
 
 import attrs
 
+from .installed import normalize
+
 
 def _names(value: str | None) -> frozenset[str] | None:
+    """Plugin or distribution names, normalized."""
     if value is None:
         return None
-    return frozenset(part.strip().lower() for part in value.split(",") if part.strip())
+    return frozenset(normalize(part.strip()) for part in value.split(",") if part.strip())
+
+
+def _patterns(value: str | None) -> tuple[str, ...] | None:
+    """Module patterns, as written."""
+    if value is None:
+        return None
+    return tuple(sorted({part.strip() for part in value.split(",") if part.strip()}))
 
 
 def _flag(value: str | None) -> bool:
@@ -44,13 +56,12 @@ class Policy:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Policy:
         """Read the ``DUCTFLOW_*`` variables (from ``os.environ`` by default)."""
         env = os.environ if env is None else env
-        modules = _names(env.get("DUCTFLOW_ALLOWED_MODULES"))
         return cls(
             load=_names(env.get("DUCTFLOW_LOAD_PLUGINS")),
             disable=_names(env.get("DUCTFLOW_DISABLE_PLUGINS")) or frozenset(),
             strict=_flag(env.get("DUCTFLOW_STRICT_PLUGINS")),
             trace=_flag(env.get("DUCTFLOW_TRACE_HOOKS")),
-            allowed_modules=tuple(sorted(modules)) if modules is not None else None,
+            allowed_modules=_patterns(env.get("DUCTFLOW_ALLOWED_MODULES")),
         )
 
     def with_modules(self, patterns: list[str] | None, plugins_only: bool) -> Policy:
@@ -61,11 +72,11 @@ class Policy:
         return attrs.evolve(self, allowed_modules=allowed, plugins_only=plugins_only or self.plugins_only)
 
     def allows_plugin(self, name: str, dist: str) -> bool:
-        """Whether the entry point ``name`` of distribution ``dist`` may be loaded."""
-        keys = {name.lower(), dist.lower()}
-        if keys & self.disable:
+        """Whether the entry point ``name`` of distribution ``dist`` may be loaded (names compared normalized)."""
+        keys = {normalize(name), normalize(dist)}
+        if keys & {normalize(n) for n in self.disable}:
             return False
-        return self.load is None or bool(keys & self.load)
+        return self.load is None or bool(keys & {normalize(n) for n in self.load})
 
     def module_refusal(self, module: str) -> str | None:
         """Why ``module`` may not be imported by a pipeline, or ``None`` when it may."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 from . import api, plan
+from .discovery import Registry
 from .models import Field, Stages
 from .output import Output
 from .plugins import Hooks, make_plugin_manager
@@ -20,14 +21,20 @@ def _quiet() -> Output:
     return Output(out=io.StringIO(), err=io.StringIO())
 
 
-async def stage_schema(pipeline: Stages, name: str, *, database: str | None = None) -> list[Field]:
-    """Fields of stage ``name``: its table's after running what it needs, or its connection's ``show_schema``."""
-    resolved = api.validate(pipeline, stages=[name])  # also refuses an unknown stage name
+async def stage_schema(
+    pipeline: Stages, name: str, *, database: str | None = None, registry: Registry | None = None
+) -> list[Field]:
+    """Fields of stage ``name``: its table's after running what it needs, or its connection's ``show_schema``.
+
+    ``registry`` (default: everything installed, under the ``DUCTFLOW_*`` policy) decides what may be
+    loaded, as for a run: the stages run here run their connections' code.
+    """
+    resolved = api.validate(pipeline, registry=registry, stages=[name])  # also refuses an unknown stage name
     stage = pipeline[name]
     needed = plan.select(pipeline, [name])
     db = api.open_database(pipeline, database)
     try:
-        run = RunContext(pipeline, db, Hooks(make_plugin_manager()), resolved, _quiet())
+        run = RunContext(pipeline, db, Hooks(make_plugin_manager(registry=registry)), resolved, _quiet())
         facade = db.facade()
         if stage.produces_table and await facade.table_exists(name):
             return await facade.columns(name)

@@ -1,4 +1,8 @@
-"""Flags shared by the commands that load a pipeline's code: what they may import."""
+"""What every command that loads a pipeline shares: the ``pipeline`` argument and the policy flags with it.
+
+A command takes a pipeline through :func:`pipeline_parent`, so it cannot take one without
+``--allow-module`` and ``--plugins-only``; it builds its registry with :func:`registry_from`.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +19,32 @@ def add_policy_flags(parser: argparse.ArgumentParser) -> None:
         "--allow-module",
         action="append",
         metavar="PATTERN",
-        help="modules a pipeline's module: may import (fnmatch pattern, repeatable; adds to DUCTFLOW_ALLOWED_MODULES)",
+        help="modules a pipeline's module: may import (fnmatch pattern, case-sensitive, repeatable; "
+        "adds to DUCTFLOW_ALLOWED_MODULES)",
     )
     parser.add_argument(
         "--plugins-only", action="store_true", help="use installed plugins only; refuse every 'module:'"
     )
 
 
+def pipeline_parent() -> argparse.ArgumentParser:
+    """A parent parser with the ``pipeline`` argument and the policy flags, for every command that loads one."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("pipeline", help="pipeline YAML file")
+    add_policy_flags(parent)
+    return parent
+
+
 def registry_from(args: argparse.Namespace) -> Registry:
-    """The installed plugins, under the environment's policy plus these flags."""
+    """The installed plugins, under the environment's policy plus these flags.
+
+    Also takes the current folder off ``sys.path`` where Python put it first (``python -m``): nothing a
+    run imports later, a plugin's own lazy imports included, may come from there.
+    """
     from ..discovery import Registry
+    from ..installed import drop_implicit_entry
     from ..policy import Policy
 
+    drop_implicit_entry()
     policy = Policy.from_env().with_modules(args.allow_module, args.plugins_only)
     return Registry(policy=policy)

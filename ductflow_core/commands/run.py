@@ -6,18 +6,16 @@ import argparse
 from collections.abc import Coroutine
 from typing import Any
 
-from ._policy import add_policy_flags, registry_from
+from ._policy import pipeline_parent, registry_from
 
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
     """``run PIPELINE [--database FILE] [--stage NAME]...``."""
-    parser = sub.add_parser(name, parents=[common], help="run a pipeline")
-    parser.add_argument("pipeline", help="pipeline YAML file")
+    parser = sub.add_parser(name, parents=[common, pipeline_parent()], help="run a pipeline")
     parser.add_argument("--database", metavar="FILE", help="DuckDB file to run in (default: the pipeline's database:)")
     parser.add_argument(
         "--stage", action="append", metavar="NAME", help="run only this stage and what it needs (repeatable)"
     )
-    add_policy_flags(parser)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._policy import pipeline_parent, registry_from
+
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
     """``schema PIPELINE STAGE [--database FILE]``."""
-    parser = sub.add_parser(name, parents=[common], help="show the schema of one stage")
-    parser.add_argument("pipeline", help="pipeline YAML file")
+    parser = sub.add_parser(name, parents=[common, pipeline_parent()], help="show the schema of one stage")
     parser.add_argument("stage", help="stage name")
     parser.add_argument("--database", metavar="FILE", help="DuckDB file to use")
 
@@ -25,7 +26,8 @@ def main(args: argparse.Namespace) -> int:
     pipeline = api.load(args.pipeline)
     args.secrets = pipeline.secrets
     resume()
-    fields = asyncio.run(schema.stage_schema(pipeline, args.stage, database=args.database))
+    registry = registry_from(args)
+    fields = asyncio.run(schema.stage_schema(pipeline, args.stage, database=args.database, registry=registry))
     if not fields:
         # On stderr: stdout stays one line per field for scripts.
         print(f"stage {args.stage!r} reports no fields", file=sys.stderr)

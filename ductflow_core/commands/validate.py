@@ -5,20 +5,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._policy import add_policy_flags, registry_from
+from ._policy import pipeline_parent, registry_from
 
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
     """``validate PIPELINE``."""
-    parser = sub.add_parser(name, parents=[common], help="check a pipeline without running it")
-    parser.add_argument("pipeline", help="pipeline YAML file")
+    parser = sub.add_parser(name, parents=[common, pipeline_parent()], help="check a pipeline without running it")
     parser.add_argument("--print", action="store_true", help="print the resolved pipeline, secrets masked")
     parser.add_argument(
         "--parse-sql",
         action="store_true",
         help="also parse transform SQL with DuckDB (catches syntax errors; imports DuckDB, slower)",
     )
-    add_policy_flags(parser)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -1,0 +1,193 @@
+"""The lock-down cannot be bypassed: shadowed plugins, module: routes around the plugin lists, forgotten flags."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ductflow_core.cli import build_parser
+from ductflow_core.policy import Policy
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+HERE = Path(__file__).parent
+
+CONN = """
+from ductflow_core.connection import Connection
+
+ORIGIN = {value!r}
+
+
+class Conn(Connection):
+    async def tap(self, query=None):
+        await self.c.execute(f"CREATE TABLE {{self.c.quote(self.name)}} AS SELECT '{{ORIGIN}}' AS origin")
+
+
+class Other(Conn):
+    pass
+"""
+MARK = "from pathlib import Path\nPath({path!r}).write_text('imported')\n"
+
+
+def _package(folder: Path, value: str, marker: Path) -> None:
+    (folder / "lockdemo").mkdir(parents=True)
+    (folder / "lockdemo" / "__init__.py").write_text(MARK.format(path=str(marker)))
+    (folder / "lockdemo" / "conn.py").write_text(CONN.format(value=value))
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """An installed distribution ``lock-demo`` (locators ``demo`` and ``other``) in a folder on PYTHONPATH."""
+    folder = tmp_path / "site"
+    _package(folder, "installed", tmp_path / "installed-imported")
+    info = folder / "lock_demo-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: lock-demo\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[ductflow.connections]\ndemo = lockdemo.conn:Conn\nother = lockdemo.conn:Other\n")
+    return folder
+
+
+@pytest.fixture
+def shadow(tmp_path: Path) -> Path:
+    """A pipeline folder holding its own ``lockdemo`` package, which must never be imported."""
+    folder = tmp_path / "pipe"
+    _package(folder, "shadow", tmp_path / "shadow-imported")
+    return folder
+
+
+def _run(cli: Cli, site: Path, folder: Path, text: str, *flags: str, **env: str) -> subprocess.CompletedProcess[str]:
+    (folder / "pipeline.yaml").write_text(text)
+    db = folder.parent / "out.duckdb"
+    full_env = {"PYTHONPATH": f"{site}:{HERE}", **env}
+    proc = cli("run", *flags, "--database", str(db), "pipeline.yaml", cwd=folder, env=full_env)
+    return proc
+
+
+def _origins(folder: Path) -> list[tuple[object, ...]]:
+    import duckdb
+
+    with duckdb.connect(str(folder.parent / "out.duckdb"), read_only=True) as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+        return [(t, *con.execute(f'SELECT origin FROM "{t}"').fetchone()) for t in tables]  # type: ignore[misc]
+
+
+BY_MODULE = "- {name: a, kind: tap, connection: {kind: CustomConnection, module: lockdemo.conn, classname: Conn}}\n"
+BY_LOCATOR = "- {name: b, kind: tap, connection: {kind: demo}}\n"
+
+
+def test_a_locator_loads_from_its_installed_distribution_not_the_current_folder(
+    cli: Cli, site: Path, shadow: Path
+) -> None:
+    """Run with python -m from a folder holding a same-named package, a locator still loads the installed one."""
+    proc = _run(cli, site, shadow, BY_LOCATOR)
+    assert proc.returncode == 0, proc.stderr
+    assert _origins(shadow) == [("b", "installed")]
+    assert not (shadow.parent / "shadow-imported").exists()
+
+
+def test_module_naming_an_installed_package_never_imports_the_pipelines_copy(
+    cli: Cli, site: Path, shadow: Path
+) -> None:
+    """module: of an installed package under --allow-module imports the installed one, and a later locator too."""
+    proc = _run(cli, site, shadow, BY_MODULE + BY_LOCATOR, "--allow-module", "lockdemo.*")
+    assert proc.returncode == 0, proc.stderr
+    assert _origins(shadow) == [("a", "installed"), ("b", "installed")]
+    assert not (shadow.parent / "shadow-imported").exists()
+
+
+def test_a_pipeline_module_that_poisons_sys_modules_is_caught(cli: Cli, site: Path, shadow: Path) -> None:
+    """A pipeline's own module that imports its copy of an installed package first makes the locator refuse to load."""
+    (shadow / "poison.py").write_text(
+        "import sys\nfrom pathlib import Path\nsys.path.insert(0, str(Path(__file__).parent))\n"
+        "import lockdemo.conn\nfrom ductflow_core.connection import Connection\n"
+        "class P(Connection):\n    async def tap(self, query=None):\n"
+        "        await self.c.execute(f'CREATE TABLE \"{self.name}\" AS SELECT 1 AS origin')\n"
+    )
+    text = "- {name: p, kind: tap, connection: {kind: CustomConnection, module: poison, classname: P}}\n" + BY_LOCATOR
+    proc = _run(cli, site, shadow, text)
+    assert proc.returncode == 2, proc.stderr
+    assert "may not stand in for an installed package" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DUCTFLOW_DISABLE_PLUGINS": "Lock_Demo"},
+        {"DUCTFLOW_LOAD_PLUGINS": "some-other-dist"},
+    ],
+)
+def test_a_disabled_distribution_cannot_be_reached_by_module(
+    cli: Cli, site: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """module: into a distribution the plugin lists disable is refused before anything of it is imported."""
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    proc = _run(cli, site, folder, BY_MODULE, **env)
+    assert proc.returncode == 2, proc.stderr
+    assert "module 'lockdemo.conn' belongs to distribution lock-demo 1.0, which is disabled" in proc.stderr
+    assert not (tmp_path / "installed-imported").exists()
+
+
+def test_a_disabled_locator_cannot_be_reached_by_module(cli: Cli, site: Path, tmp_path: Path) -> None:
+    """module:/classname: naming the class of a disabled locator is refused, the locator named case-insensitively."""
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    proc = _run(cli, site, folder, BY_MODULE, DUCTFLOW_DISABLE_PLUGINS="DEMO")
+    assert proc.returncode == 2, proc.stderr
+    assert "lockdemo.conn.Conn is plugin 'demo' (lock-demo 1.0), which is disabled" in proc.stderr
+
+
+def test_allowed_modules_from_the_environment_are_case_sensitive(cli: Cli, site: Path, tmp_path: Path) -> None:
+    """DUCTFLOW_ALLOWED_MODULES keeps its case: LockDemo.* does not allow lockdemo.conn, lockdemo.* does."""
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    refused = _run(cli, site, folder, BY_MODULE, DUCTFLOW_ALLOWED_MODULES="LockDemo.*")
+    assert refused.returncode == 2
+    assert "module 'lockdemo.conn' is not allowed (allowed modules: LockDemo.*)" in refused.stderr
+    allowed = _run(cli, site, folder, BY_MODULE, DUCTFLOW_ALLOWED_MODULES="lockdemo.*")
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_plugin_and_distribution_names_compare_normalized() -> None:
+    """LOAD/DISABLE names match distributions and locators case-insensitively with -, _ and . alike."""
+    assert Policy.from_env({"DUCTFLOW_LOAD_PLUGINS": "Ductflow.Files"}).allows_plugin("csv", "ductflow-files")
+    assert not Policy.from_env({"DUCTFLOW_DISABLE_PLUGINS": "DUCTFLOW__files"}).allows_plugin("csv", "ductflow_files")
+    assert not Policy.from_env({"DUCTFLOW_DISABLE_PLUGINS": "My-Api"}).allows_plugin("my_api", "x")
+    assert Policy.from_env({"DUCTFLOW_ALLOWED_MODULES": "MyApp.*"}).allowed_modules == ("MyApp.*",)
+
+
+def _pipeline_commands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {
+        name: p
+        for name, p in sub.choices.items()
+        if any(a.dest == "pipeline" for a in p._actions)  # every command that loads a pipeline
+    }
+
+
+def test_every_command_that_loads_a_pipeline_takes_the_policy_flags() -> None:
+    """Each subcommand with a pipeline argument accepts --plugins-only and --allow-module."""
+    commands = _pipeline_commands()
+    assert {"run", "validate", "schema"} <= set(commands)
+    for name, parser in commands.items():
+        flags = {s for a in parser._actions for s in a.option_strings}
+        assert {"--plugins-only", "--allow-module"} <= flags, name
+
+
+def test_every_command_that_loads_a_pipeline_honours_plugins_only(cli: Cli, tmp_path: Path) -> None:
+    """Each such subcommand, given --plugins-only, refuses a module: before importing it."""
+    marker = tmp_path / "imported"
+    (tmp_path / "localmod.py").write_text(MARK.format(path=str(marker)))
+    text = "- {name: a, kind: tap, connection: {kind: CustomConnection, module: localmod, classname: X}}\n"
+    (tmp_path / "pipeline.yaml").write_text(text)
+    extra = {"schema": ["a"]}
+    for name in _pipeline_commands():
+        proc = cli(name, "--plugins-only", "pipeline.yaml", *extra.get(name, []))
+        assert proc.returncode == 2, (name, proc.stderr)
+        assert "only installed plugins may be used (--plugins-only)" in proc.stderr, name
+        assert not marker.exists(), name
