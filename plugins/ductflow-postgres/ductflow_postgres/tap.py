@@ -12,7 +12,7 @@ from ductflow_core import sqlscan
 from ductflow_core.errors import ConnectorError
 
 from .client import Target, connect, rollback, tap_columns
-from .errors import connector_error
+from .errors import StreamFailed, connector_error
 from .names import TableName, quote_ident
 from .types import Shipping, tap_expressions, tap_select, wrapped_query
 
@@ -179,7 +179,8 @@ def tap_as_stream(
         raise
     STREAMING.add(pid)
     stream = pa.RecordBatchReader.from_batches(reader.schema, _owned(reader, cur, con, target, table, pid))
-    source = f"__ductflow_pg_stream_{uuid.uuid4().hex}"
+    # DuckDB names the registered stream in its error when the read fails: a name that says what it is.
+    source = f"PostgreSQL tap {dest}"
     duck.register(source, stream)
     duck.execute(f"CREATE OR REPLACE TEMPORARY VIEW {quote_ident(dest)} AS SELECT {select} FROM {quote_ident(source)}")
 
@@ -193,10 +194,14 @@ def _owned(
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
-                _commit(con, target, table)
+                try:
+                    _commit(con, target, table)
+                except ConnectorError as exc:
+                    raise StreamFailed(exc.message) from None
                 return
             except Exception as exc:
-                raise connector_error(f"reading {table or 'query'} failed", exc, target.secrets) from None
+                cause = connector_error(f"reading {table or 'query'} failed", exc, target.secrets)
+                raise StreamFailed(cause.message) from None
             yield batch
     finally:
         for closable in (reader, cur, con):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -39,10 +42,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _assert_one_clean_line(exc: ConnectorError) -> str:
-    text = str(exc)
+#: Driver, Arrow and DuckDB internals no message may show.
+INTERNALS = ("Traceback", "__ductflow", "PGRES", "Query was", "[libpq]", "Unknown error", "Detail:", "() failed")
+
+
+def _assert_one_clean_line(exc: BaseException | str) -> str:
+    text = str(exc).rstrip("\n")
     assert "\n" not in text
     assert PASSWORD not in text
+    for internal in INTERNALS:
+        assert internal not in text, text
     return text
 
 
@@ -207,3 +216,47 @@ async def test_config_timeout_stops_the_server_statement(db, pg_dsn):
     with pytest.raises(ConnectorError, match="statement timeout"):
         await conn.tap("SELECT 1 AS slept FROM pg_sleep(30)")
     assert asyncio.get_running_loop().time() - started < 10
+
+
+STREAMED_PIPELINE = """
+- name: big
+  kind: tap
+  query: "SELECT g AS {marker}, repeat('x', 200) AS pad FROM generate_series(1, 200000000) g"
+  connection: {{kind: postgres, params: {{dsn: "${{PG_DSN}}"}}}}
+- name: out
+  kind: sink
+  connection: {{kind: parquet, params: {{path: out.parquet}}}}
+"""
+
+
+async def test_server_gone_mid_stream_names_the_cause_not_internals(pg_dsn, tmp_path):
+    """A streamed tap whose session is terminated fails its reader with the server's reason, without internals."""
+    marker = "gone_mid_stream"
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(STREAMED_PIPELINE.format(marker=marker))
+    cli = str(Path(sys.executable).with_name("ductflow"))
+    run = await asyncio.create_subprocess_exec(
+        cli,
+        "run",
+        str(pipeline),
+        cwd=tmp_path,
+        env={**os.environ, "PG_DSN": pg_dsn},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    killed = await _terminate_when_running(pg_dsn, marker)
+    out, err = await asyncio.wait_for(run.communicate(), 120)
+    assert killed == 1
+    assert run.returncode == 1
+    line = next(text for text in (out + err).decode().splitlines() if text.startswith("error:"))
+    assert "terminating connection due to administrator command" in _assert_one_clean_line(line)
+    assert "PostgreSQL tap big" in line
+
+
+async def test_errors_inside_a_describe_are_the_servers_words(make):
+    """A query the server cannot describe (a missing table) fails with the server's reason, not the query echo."""
+    query = "SELECT * FROM missing_for_describe"
+    with pytest.raises(ConnectorError) as info:
+        await make(name="t", query=query).tap(None)
+    text = _assert_one_clean_line(info.value)
+    assert 'relation "missing_for_describe" does not exist' in text
