@@ -36,13 +36,36 @@ class _Context:
         return f"stage {name!r}" if isinstance(name, str) else f"stage #{index + 1}"
 
     def error(self, path: Path_, message: str) -> PipelineError:
-        text = where.format_error(self.source, self.doc.lines, self.doc.secret_paths, self.stage_label, path, message)
+        doc = self.doc
+        text = where.format_error(
+            self.source, doc.lines, doc.secret_paths, self.stage_label, path, message, doc.env_values
+        )
         return PipelineError(text)
 
 
+# A one-line string starting so, or holding `key: value`, is YAML text rather than a file name.
+_YAML_START = ("[", "{", "- ", "#", "---")
+
+
+def _is_file_name(text: str) -> bool:
+    """The rule of ``Stages.load(str)``: an existing file, else a one-line string that does not look like YAML."""
+    try:
+        if os.path.isfile(text):
+            return True
+    except (ValueError, OSError):  # a NUL byte, a name too long: not a file
+        return False
+    one_line = text.strip()
+    return bool(one_line) and "\n" not in text and not one_line.startswith(_YAML_START) and ": " not in one_line
+
+
 def _read(path_or_text: str | Path) -> tuple[str, str, Path]:
-    if isinstance(path_or_text, Path) or ("\n" not in path_or_text and path_or_text.endswith((".yaml", ".yml"))):
+    if isinstance(path_or_text, Path) or _is_file_name(path_or_text):
         path = Path(path_or_text)
+        try:
+            if path.stat().st_size > 4 * yamlsource.MAX_CHARS:  # refused before reading; UTF-8 is up to 4 bytes
+                raise PipelineError(f"{path}: the pipeline is larger than {yamlsource.MAX_CHARS // 2**20} MB")
+        except OSError:
+            pass  # the read below says what is wrong
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -89,6 +112,8 @@ def _normalise_top(doc: yamlsource.Document, ctx: _Context) -> dict[str, Any]:
         doc.lines = {("stages", *p): line for p, line in doc.lines.items()}
         doc.secret_paths = {("stages", *p) for p in doc.secret_paths}
         doc.missing_vars = [(("stages", *p), n) for p, n in doc.missing_vars]
+        doc.env_values = {("stages", *p): v for p, v in doc.env_values.items()}
+        doc.problems = [(("stages", *p), m) for p, m in doc.problems]
         data = {"stages": data}
     if not isinstance(data, dict):
         raise ctx.error(
@@ -103,6 +128,10 @@ def _normalise_top(doc: yamlsource.Document, ctx: _Context) -> dict[str, Any]:
         raise ctx.error(("stages",), f"expected a list of stages, got {_convert.describe_value(data['stages'])}")
     if not data["stages"]:
         raise ctx.error(("stages",), "the pipeline has no stages")
+    if doc.problems:
+        doc.data = data  # stage labels read the stages
+        path, message = min(doc.problems, key=lambda p: ctx.line(p[0]) or 0)
+        raise ctx.error(path, message)
     return data
 
 

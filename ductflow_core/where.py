@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 Path_ = tuple[Any, ...]
+
+MASK = "***"
+#: Keys whose values other messages quote bare (stage names in a cycle, in a label), so masked as words.
+_NAME_KEYS = ("name", "from", "after")
 
 
 def dotted(path: Path_) -> str:
@@ -40,6 +45,29 @@ def mask_value(message: str) -> str:
     return f"{head}, got a value from the environment (hidden)" if sep else message
 
 
+def mask_env(text: str, path: Path_, env_values: Mapping[Path_, Iterable[str]]) -> str:
+    """``text``, a message about ``path``, with every value that came from the environment shown as ``***``.
+
+    Quoted (``'value'``), a value is masked whatever its length; anywhere else when it has four characters or
+    more. A value of ``path`` itself (or below it), or a stage name, ``from`` or ``after`` entry, is masked as
+    a whole word whatever its length too: those are what such a message is about.
+    """
+    words: dict[str, bool] = {}
+    for where, values in env_values.items():
+        about = where[: len(path)] == path or any(key in _NAME_KEYS for key in where[-2:])
+        for value in values:
+            if value:
+                words[value] = words.get(value, False) or about
+    for value in sorted(words, key=len, reverse=True):
+        for quoted in {repr(value), f"'{value}'", f'"{value}"'}:
+            text = text.replace(quoted, f"'{MASK}'")
+        if len(value) >= 4:
+            text = text.replace(value, MASK)
+        elif words[value]:
+            text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", MASK, text)
+    return text
+
+
 def format_error(
     source: str,
     lines: Mapping[Path_, int],
@@ -47,8 +75,13 @@ def format_error(
     stage_label: Callable[[int], str],
     path: Path_,
     message: str,
+    env_values: Mapping[Path_, Iterable[str]] | None = None,
 ) -> str:
-    """The one-line message for a problem at ``path``."""
+    """The one-line message for a problem at ``path``; no value from the environment is ever in it.
+
+    ``env_values`` (per path, the pieces of its value taken from the environment) lets every such piece be
+    masked by :func:`mask_env`, in the message and in the stage label, whoever wrote the message.
+    """
     line = line_of(lines, path)
     where = f"{source}:{line}" if line else source
     if len(path) >= 2 and path[0] == "stages" and isinstance(path[1], int):
@@ -58,4 +91,7 @@ def format_error(
         subject = dotted(path) or "pipeline"
     if path in secret_paths:
         message = mask_value(message)
-    return f"{where}: {subject}: {message}"
+    text = f"{subject}: {message}"
+    if env_values:
+        text = mask_env(text, path, env_values)
+    return f"{where}: {text}"
