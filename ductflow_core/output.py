@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
@@ -14,6 +15,32 @@ if TYPE_CHECKING:
     from .db import StageDatabase
 
 _MAX_CELL = 40
+MASK = "***"
+#: Shorter secrets are masked only as whole words: ``1`` inside ``10`` or ``on`` inside ``none`` is not one.
+_SHORT = 4
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``***``: anywhere when 4 characters or longer, else as a word.
+
+    The loader gives short values only for stage names (and ``from``/``after``) that came from ``${VAR}``:
+    those are printed in progress lines and errors, and hiding them matters more than a stray word.
+    """
+    return _mask_sorted(text, _longest_first(secrets))
+
+
+def _longest_first(secrets: Iterable[str]) -> list[str]:
+    # Longest first, so a secret containing another is masked whole.
+    return sorted({s for s in secrets if s}, key=len, reverse=True)
+
+
+def _mask_sorted(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if len(secret) >= _SHORT:
+            text = text.replace(secret, MASK)
+        elif secret in text:
+            text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", MASK, text)
+    return text
 
 
 class Output:
@@ -27,15 +54,12 @@ class Output:
     ) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        # Longest first, so a secret containing another is masked whole.
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.secrets = _longest_first(secrets)
         self._lock = asyncio.Lock()
 
     def mask(self, text: str) -> str:
-        """``text`` with every secret value replaced by ``***``."""
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        """``text`` with every secret value replaced by ``***`` (see :func:`mask_secrets`)."""
+        return _mask_sorted(text, self.secrets)
 
     def status(self, line: str, *, end: str = "\n") -> None:
         """A progress or summary line, on stderr."""

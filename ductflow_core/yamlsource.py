@@ -54,7 +54,7 @@ class Document:
     """YAML data with the line of each path and the values that came from the environment.
 
     ``env_values`` holds, per scalar path, every non-empty piece of its value taken from the environment
-    (whatever its length); ``secrets`` the ones of four characters or more, masked in free text.
+    (whatever its length); ``secrets`` those masked in free text: four characters or more, or naming a stage.
     ``problems`` are interpolation errors (a malformed ``${``, an unset variable), first one first.
     """
 
@@ -301,13 +301,22 @@ class _Builder:
             return result.text
         self.doc.secret_paths.add(path)
         self.doc.env_values.setdefault(path, []).extend(result.from_env)
-        self.doc.secrets.update(v for v in result.from_env if len(v) >= 4)
+        # A stage name is printed bare in progress lines: short ones are masked as words there (output.py).
+        self.doc.secrets.update(v for v in result.from_env if len(v) >= 4 or _names_a_stage(path))
         if not node.style and result.whole:
             # (A plain scalar's style is None from PyYAML, "" from libyaml.)
             # An unquoted lone ${VAR} takes the YAML type of its value: `port: ${PORT}` is an int.
             tag = self.scalars.resolve(yaml.ScalarNode, result.text, (True, False))
             return self.scalars.construct_object(yaml.ScalarNode(tag, result.text))
         return result.text
+
+
+def _names_a_stage(path: Path_) -> bool:
+    """A stage's ``name``, ``from`` or an ``after`` entry, in the list form or under ``stages:``."""
+    inner = path[1:] if path[:1] == ("stages",) else path
+    if not inner or not isinstance(inner[0], int):
+        return False
+    return (len(inner) == 2 and inner[1] in ("name", "from")) or (len(inner) == 3 and inner[1] == "after")
 
 
 class _Malformed(Exception):

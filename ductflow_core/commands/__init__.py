@@ -30,6 +30,6 @@ def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespa
 
 
 def _mask(args: argparse.Namespace, text: str) -> str:
-    for secret in sorted(getattr(args, "secrets", ()), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+    from ..output import mask_secrets
+
+    return mask_secrets(text, getattr(args, "secrets", ()))
