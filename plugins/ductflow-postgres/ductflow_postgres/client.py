@@ -85,7 +85,7 @@ def make_target(
 def connect(target: Target, *, read_only: bool = False) -> Any:
     """Open an ADBC connection with autocommit off, so everything until ``commit()`` is one transaction.
 
-    ``read_only`` makes every transaction of the session READ ONLY, so the server itself refuses any write (a
+    ``read_only``, for taps, makes every transaction of the session READ ONLY, so the server itself refuses any write (a
     data-changing CTE, ``nextval``, a function that inserts) a tap's query might attempt. It is set before the
     session's first transaction begins, and a single statement cannot turn it off for the transaction it runs in.
 
@@ -94,7 +94,8 @@ def connect(target: Target, *, read_only: bool = False) -> Any:
     """
     import adbc_driver_postgresql.dbapi as pg
 
-    settings = ("SET default_transaction_read_only = on",) if read_only else ()
+    # Taps read intervals as text (see types.interval_as_text), in the one style DuckDB parses back exactly.
+    settings = ("SET default_transaction_read_only = on", "SET IntervalStyle = postgres") if read_only else ()
     return open_session(target, pg.connect, *settings)
 
 

@@ -113,14 +113,14 @@ class ColumnPlan:
 class Shipping:
     """How a tap's rows leave the server: the query it runs, and what DuckDB must do with some of its columns.
 
-    ``decimals``: numeric columns sent as text, with the DuckDB type each becomes. ``dims``: array columns, with the
-    name of the extra column carrying each one's number of dimensions (see :func:`tap_expressions`).
+    ``as_text``: columns sent as text (numerics, intervals), with the DuckDB type each becomes. ``dims``: array
+    columns, with the name of the extra column carrying each one's number of dimensions (see :func:`tap_expressions`).
     ``unconstrained``: the DuckDB type of numerics DuckDB's DECIMAL cannot hold as declared (see
     :func:`unconstrained_numeric`).
     """
 
     query: str
-    decimals: dict[str, str] = attrs.Factory(dict)
+    as_text: dict[str, str] = attrs.Factory(dict)
     dims: dict[str, str] = attrs.Factory(dict)
     unconstrained: str = DEFAULT_UNCONSTRAINED
 
@@ -194,27 +194,41 @@ def numeric_as_text(column: PgColumn, unconstrained: str) -> str | None:
     return (_fitting_decimal(int(match.group(1)), int(match.group(2))) if match else None) or unconstrained
 
 
+def interval_as_text(is_array: bool) -> tuple[str, str]:
+    """The server-side cast and the DuckDB type of an interval column (or array) a tap reads as text.
+
+    The driver decodes an interval into Arrow's month-day-nanosecond form, whose nanoseconds overflow 64 bits
+    beyond about ±2,562,047 hours: such a value failed the whole read. PostgreSQL's text form (IntervalStyle
+    ``postgres``, which tap sessions set) spells months, days and the time part apart, and DuckDB's INTERVAL, which
+    holds PostgreSQL's whole range, parses it back field by field, exactly.
+    """
+    return ("::text[]", "INTERVAL[]") if is_array else ("::text", "INTERVAL")
+
+
 def tap_select(table_sql: str, columns: list[PgColumn], unconstrained: str) -> Shipping:
-    """The server query a table tap runs: numeric columns as text, and each array column's dimensions beside it."""
+    """The server query a table tap runs: numerics and intervals as text, each array column's dimensions beside it."""
     items = []
     as_text: dict[str, str] = {}
     for column in columns:
         col = quote_ident(column.name)
         duck_type = numeric_as_text(column, unconstrained)
+        cast = "::text"
+        if column.base == "interval":
+            cast, duck_type = interval_as_text(column.is_array)
         if duck_type is None:
             items.append(col)
         else:
-            items.append(f"{col}::text AS {col}")
+            items.append(f"{col}{cast} AS {col}")
             as_text[column.name] = duck_type
     counts, dims = _dimension_counts([c.name for c in columns if c.is_array], {c.name for c in columns})
     return Shipping(f"SELECT {', '.join(items + counts)} FROM {table_sql}", as_text, dims, unconstrained)
 
 
 def wrapped_query(query: str, schema: pa.Schema, unconstrained: str) -> Shipping | None:
-    """``query`` wrapped as :func:`tap_select` would send a table: numeric columns as text, array dimensions beside.
+    """``query`` wrapped as :func:`tap_select` sends a table: numerics and intervals as text, array dimensions beside.
 
-    ``schema`` is the driver's description of the query's result. ``None`` when no column is numeric or an array,
-    or when the columns cannot each be named (two share a name).
+    ``schema`` is the driver's description of the query's result. ``None`` when no column is numeric, an interval or
+    an array, or when the columns cannot each be named (two share a name).
     """
     names = schema.names
     if len(set(names)) != len(names):
@@ -226,6 +240,9 @@ def wrapped_query(query: str, schema: pa.Schema, unconstrained: str) -> Shipping
         if isinstance(field.type, pa.OpaqueType) and field.type.type_name == "numeric":
             items.append(f"{col}::text AS {col}")
             as_text[field.name] = duck_numeric(_typmod(field), unconstrained)
+        elif _is_interval(field.type):
+            cast, as_text[field.name] = interval_as_text(not pa.types.is_interval(field.type))
+            items.append(f"{col}{cast} AS {col}")
         else:
             items.append(col)
     arrays = [field.name for field in schema if pa.types.is_list(field.type) or pa.types.is_large_list(field.type)]
@@ -236,6 +253,13 @@ def wrapped_query(query: str, schema: pa.Schema, unconstrained: str) -> Shipping
     body = sqlscan.without_trailing_semicolons(query)
     wrapped = f"SELECT {', '.join(items + counts)} FROM (\n{body}\n) AS _ductflow_query"
     return Shipping(wrapped, as_text, dims, unconstrained)
+
+
+def _is_interval(typ: pa.DataType) -> bool:
+    """Whether the driver describes an interval or an array of intervals."""
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        typ = typ.value_type
+    return pa.types.is_interval(typ)
 
 
 def _dimension_counts(arrays: list[str], taken: set[str]) -> tuple[list[str], dict[str, str]]:
@@ -278,7 +302,7 @@ def tap_expressions(schema: pa.Schema, shipping: Shipping, element_typmods: dict
         seen.add(field.name)
         col = quote_ident(field.name)
         element_typmod = (element_typmods or {}).get(field.name, -1)
-        value = _typed(field, col, shipping.decimals.get(field.name), element_typmod, shipping.unconstrained)
+        value = _typed(field, col, shipping.as_text.get(field.name), element_typmod, shipping.unconstrained)
         count = shipping.dims.get(field.name)
         if count is not None:
             message = quote_literal(
