@@ -14,7 +14,7 @@ from .errors import PipelineError, did_you_mean
 from .models import Stages
 from .plugins import Hooks, make_plugin_manager
 from .resolve import Resolved, resolve_pipeline
-from .transforms import check_transforms, duckdb_statement_kinds
+from .transforms import check_transforms, duckdb_serialize, duckdb_statement_kinds
 
 if TYPE_CHECKING:
     from .db import Database
@@ -45,7 +45,10 @@ def validate(
     from .requirements import check_requirements
 
     check_requirements(pipeline)
-    check_transforms(pipeline, duckdb_statement_kinds() if parse_sql else None)
+    if parse_sql:
+        check_transforms(pipeline, duckdb_statement_kinds(), duckdb_serialize())
+    else:
+        check_transforms(pipeline)
     return _resolve(pipeline, registry, stages)
 
 
@@ -216,7 +219,7 @@ async def arun(
         # that passes every check, so its transforms are parsed first, without it.
         parsed_first = opening is None and database_path(pipeline, database) is not None
         if parsed_first:
-            check_transforms(pipeline, duckdb_statement_kinds())
+            check_transforms(pipeline, duckdb_statement_kinds(), duckdb_serialize())
         db = open_database(pipeline, database, opening=opening)
     except BaseException:
         if opening is not None:
@@ -225,7 +228,7 @@ async def arun(
     try:
         if not parsed_first:
             # Parsed on the run's own database: opening a second one just to parse costs ~50 ms.
-            check_transforms(pipeline, db.statement_kinds)
+            check_transforms(pipeline, db.statement_kinds, db.serialize)
         run = RunContext(pipeline, db, Hooks(pm), resolved, output)
         return await run_stages(run, names)
     finally:

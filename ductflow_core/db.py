@@ -102,6 +102,11 @@ class Database:
         with self._guard:
             return [s.type.name for s in self._con.extract_statements(sql)]
 
+    def serialize(self, sql: str) -> str:
+        """DuckDB's ``json_serialize_sql`` of ``sql``: its syntax tree as JSON, or a JSON error; nothing is run."""
+        with self._guard:
+            return str(self._con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
+
     def check_path(self, path: str | os.PathLike[str], write: bool = False) -> str:
         """The real path of ``path``; :class:`ConnectorError` when the run's sandbox does not allow it."""
         target = real(path)
@@ -209,11 +214,15 @@ class StageDatabase:
             raise ConnectorError(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from exc
 
     async def require_query(self, sql: str, what: str = "a tap query") -> None:
-        """Raise :class:`ConnectorError` unless DuckDB parses ``sql`` as exactly one ``SELECT`` statement.
+        """Raise :class:`ConnectorError` unless DuckDB parses ``sql`` as exactly one read-only ``SELECT`` statement.
 
         Call it before putting SQL from a pipeline inside a statement of your own: a second statement
-        (``…; COPY …``), or one that changes settings (``SET``, ``ATTACH``, ``PRAGMA``…), is refused.
+        (``…; COPY …``), one that changes settings (``SET``, ``ATTACH``, ``PRAGMA``…), or a call of a
+        function that does (``SELECT * FROM enable_profiling()``, see :mod:`ductflow_core.transforms`)
+        is refused.
         """
+        from .transforms import forbidden_calls
+
         try:
             kinds = await self.statement_kinds(sql)
         except ConnectorError as exc:
@@ -221,6 +230,11 @@ class StageDatabase:
         if kinds != ["SELECT"]:
             found = ", ".join(kinds) or "nothing"
             raise ConnectorError(f"{what} must be one SELECT statement; found {len(kinds)} statement(s): {found}")
+        calls = forbidden_calls(sql, self._owner.serialize)
+        if calls:
+            raise ConnectorError(
+                f"{what} may not call {', '.join(calls)}: it changes DuckDB's settings or state, or runs SQL text"
+            )
 
     def check_path(self, path: str | os.PathLike[str], write: bool = False) -> str:
         """The real path of the file, folder or glob pattern ``path``, once the run's sandbox allows it.

@@ -1,15 +1,52 @@
-"""Transform SQL is one query: scanned when the pipeline is validated, parsed by DuckDB before it runs."""
+"""Transform SQL is one query: scanned when the pipeline is validated, parsed by DuckDB before it runs.
+
+What DuckDB's parser says decides (:func:`query_problem`), for transforms and for tap queries alike:
+
+* exactly one statement, of kind ``SELECT``. A transform may also be DuckDB's ``MULTI``, which is what a
+  ``PIVOT`` without ``IN (…)`` parses as (DuckDB runs a ``CREATE TYPE … AS ENUM`` of the pivoted values
+  first), but only when it also parses as a subquery: ``ALTER TABLE … ADD COLUMN … DEFAULT …`` is a
+  ``MULTI`` too (an ALTER, an UPDATE and an ALTER) and cannot be one.
+* no call of a function that changes settings or state, the table-function form of ``CALL``
+  (``SELECT * FROM enable_profiling()``), nor one that runs SQL text the check cannot see (``query('…')``).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from .errors import PipelineError
 from .models import Stages, TransformStage
-from .sqlscan import query_problem
+from .sqlscan import query_problem as lexical_problem
+from .sqlscan import without_trailing_semicolons
 
 #: Returns DuckDB's statement types of a SQL text (``["SELECT"]``); raises ``duckdb.Error`` when it does not parse.
 StatementKinds = Callable[[str], list[str]]
+#: Returns DuckDB's ``json_serialize_sql`` of a SQL text (a JSON document).
+Serialize = Callable[[str], str]
+
+#: Functions a query may not call: they change settings or the database's state, or run SQL text.
+FORBIDDEN_FUNCTIONS = frozenset(
+    {
+        "add_grammar_extension",
+        "checkpoint",
+        "create_external_resource",
+        "deregister_external_resource",
+        "destroy_external_resource",
+        "disable_logging",
+        "disable_profiling",
+        "enable_logging",
+        "enable_profiling",
+        "force_checkpoint",
+        "json_execute_serialized_sql",
+        "query",
+        "query_table",
+        "register_external_resource",
+        "register_external_resource_type",
+        "remove_grammar_extension",
+        "truncate_duckdb_logs",
+    }
+)
 
 
 def duckdb_statement_kinds() -> StatementKinds:
@@ -24,30 +61,109 @@ def duckdb_statement_kinds() -> StatementKinds:
     return kinds
 
 
-def transform_problem(sql: str, parse: StatementKinds | None = None) -> str | None:
-    """Why ``sql`` is not a single query, else ``None``.
+def duckdb_serialize() -> Serialize:
+    """``json_serialize_sql`` on DuckDB's default connection, for checks outside a run."""
+    from .engine import engine
+
+    duck = engine()
+
+    def serialize(sql: str) -> str:
+        return str(duck.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
+
+    return serialize
+
+
+def _mentions_forbidden(sql: str) -> bool:
+    # A function is called by its name, spelled in the text (DuckDB has no escapes in identifiers):
+    # text naming none of them needs no syntax tree.
+    lowered = sql.lower()
+    return any(name in lowered for name in FORBIDDEN_FUNCTIONS)
+
+
+def _function_names(tree: object, found: set[str]) -> set[str]:
+    if isinstance(tree, dict):
+        name = tree.get("function_name")
+        if isinstance(name, str):
+            found.add(name.lower())
+        for value in tree.values():
+            _function_names(value, found)
+    elif isinstance(tree, list):
+        for value in tree:
+            _function_names(value, found)
+    return found
+
+
+def forbidden_calls(sql: str, serialize: Serialize | None) -> list[str]:
+    """The forbidden functions ``sql`` (one SELECT) calls, from DuckDB's syntax tree; all it names without one."""
+    if not _mentions_forbidden(sql):
+        return []
+    mentioned = sorted(name for name in FORBIDDEN_FUNCTIONS if name in sql.lower())
+    if serialize is None:
+        return mentioned
+    try:
+        tree = json.loads(serialize(sql))
+    except Exception:  # no tree to read: refuse what the text names
+        return mentioned
+    if not isinstance(tree, dict) or tree.get("error"):
+        return mentioned
+    return sorted(_function_names(tree, set()) & FORBIDDEN_FUNCTIONS)
+
+
+def query_problem(
+    sql: str,
+    kinds: list[str],
+    serialize: Serialize | None,
+    *,
+    what: str = "a transform",
+    pivot: StatementKinds | None = None,
+) -> str | None:
+    """Why ``sql``, whose DuckDB statement kinds are ``kinds``, is not one read-only query, else ``None``.
+
+    :param pivot: DuckDB's parser, to accept a ``MULTI`` that is a ``PIVOT`` (see the module's doc);
+        without it only ``SELECT`` is accepted.
+    """
+    if kinds == ["MULTI"] and pivot is not None:
+        from .engine import engine
+
+        try:
+            wrapped = pivot(f"SELECT * FROM (\n{without_trailing_semicolons(sql)}\n)")
+        except engine().Error:
+            wrapped = []
+        if len(wrapped) != 1:
+            return f"{what} is one SELECT query; this one parses as several statements DuckDB runs in turn (MULTI)"
+    elif kinds != ["SELECT"]:
+        found = ", ".join(kinds) or "nothing"
+        return f"{what} is one SELECT query; found {len(kinds)} statement(s): {found}"
+    calls = forbidden_calls(sql, serialize if kinds == ["SELECT"] else None)
+    if calls:
+        return f"{what} may not call {', '.join(calls)}: it changes DuckDB's settings or state, or runs SQL text"
+    return None
+
+
+def transform_problem(sql: str, parse: StatementKinds | None = None, serialize: Serialize | None = None) -> str | None:
+    """Why ``sql`` is not a single read-only query, else ``None``.
 
     Without ``parse``, a lexical scan (no DuckDB import); with it, DuckDB's parser, which has the last word:
     syntax errors, and statements a scan cannot see (``WITH … INSERT``).
     """
     if parse is None:
-        return query_problem(sql)
+        problem = lexical_problem(sql)
+        if problem is None and _mentions_forbidden(sql):
+            return query_problem(sql, ["SELECT"], None)
+        return problem
     from .engine import engine
 
     try:
         kinds = parse(sql)
     except engine().Error as exc:
         return str(exc).strip().splitlines()[0]
-    if kinds in (["SELECT"], ["MULTI"]):
-        return None
-    found = ", ".join(kinds) or "nothing"
-    return f"a transform is one SELECT query; found {len(kinds)} statement(s): {found}"
+    return query_problem(sql, kinds, serialize, pivot=parse)
 
 
-def check_transforms(pipeline: Stages, parse: StatementKinds | None = None) -> None:
-    """Raise for the first transform whose SQL is not exactly one query (see :func:`transform_problem`)."""
+def check_transforms(pipeline: Stages, parse: StatementKinds | None = None, serialize: Serialize | None = None) -> None:
+    """Raise for the first transform whose SQL is not exactly one read-only query (see :func:`transform_problem`)."""
     for stage in pipeline.stages:
         if isinstance(stage, TransformStage):
-            problem = transform_problem(stage.sql, parse)
+            problem = transform_problem(stage.sql, parse, serialize)
             if problem:
                 raise PipelineError(pipeline.error_text(stage.name, ("sql",), problem))

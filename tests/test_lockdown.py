@@ -46,7 +46,8 @@ def site(tmp_path: Path) -> Path:
     info = folder / "lock_demo-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: lock-demo\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[ductflow.connections]\ndemo = lockdemo.conn:Conn\nother = lockdemo.conn:Other\n")
+    points = "[ductflow.connections]\ndemo = lockdemo.conn:Conn\nother = lockdemo.conn:Other\n"
+    (info / "entry_points.txt").write_text(points)
     return folder
 
 
