@@ -87,13 +87,17 @@ def begin_database(pipeline: Stages, override: str | None = None) -> Opening | N
     return open_early(database_path(pipeline, override), pipeline.settings.duckdb)
 
 
-def open_database(pipeline: Stages, override: str | None = None, *, opening: Opening | None = None) -> Database:
+def open_database(
+    pipeline: Stages, override: str | None = None, *, opening: Opening | None = None, plugins_only: bool = False
+) -> Database:
     """Open the run's DuckDB database with the pipeline's settings and sandbox.
 
     The sandbox is resolved by real paths (see :mod:`.sandbox`) and its folders are searched for
     symlinks leading outside it before the database opens.
 
     :param opening: what :func:`begin_database` returned for the same ``pipeline`` and ``override``.
+    :param plugins_only: the run uses installed plugins only: its SQL may not install or load DuckDB
+        extensions either.
     """
     from .db import Database
 
@@ -101,7 +105,9 @@ def open_database(pipeline: Stages, override: str | None = None, *, opening: Ope
     try:
         path = database_path(pipeline, override)
         connection = opening.result() if opening is not None else None
-        return Database(path, pipeline.settings.duckdb, connection=connection, sandbox=sandbox)
+        return Database(
+            path, pipeline.settings.duckdb, connection=connection, sandbox=sandbox, extensions=not plugins_only
+        )
     except PipelineError as exc:
         key = _blamed_setting(pipeline, exc)
         raise PipelineError(f"{_where(pipeline, key)}: {'.'.join(key)}: {exc.message}") from exc
@@ -220,7 +226,7 @@ async def arun(
         parsed_first = opening is None and database_path(pipeline, database) is not None
         if parsed_first:
             check_transforms(pipeline, duckdb_statement_kinds(), duckdb_serialize())
-        db = open_database(pipeline, database, opening=opening)
+        db = open_database(pipeline, database, opening=opening, plugins_only=registry.policy.plugins_only)
     except BaseException:
         if opening is not None:
             opening.discard()

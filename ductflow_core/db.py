@@ -49,11 +49,13 @@ class Database:
         allowed_paths: list[str] | None = None,
         connection: duckdb.DuckDBPyConnection | None = None,
         sandbox: RunSandbox | None = None,
+        extensions: bool = True,
     ) -> None:
         """Open ``path`` with ``config``, or adopt ``connection``: one opened from them already (see :mod:`.dbopen`).
 
         ``sandbox`` (see :mod:`.sandbox`) or ``allowed_directories``/``allowed_paths`` lock the database's
-        file access down to those folders and files.
+        file access down to those folders and files. ``extensions=False`` stops SQL from installing or
+        loading DuckDB extensions on its own (DuckDB does for a function or URL it knows one provides).
         """
         self.path = path
         if sandbox is None and (allowed_directories is not None or allowed_paths is not None):
@@ -67,6 +69,10 @@ class Database:
         #: The run's sandbox by real paths, or ``None`` when the run has none.
         self.sandbox = sandbox
         self._con = connection if connection is not None else connect(path, config)
+        if not extensions:
+            # Before the sandbox: it locks the configuration.
+            self._con.execute("SET autoinstall_known_extensions = false")
+            self._con.execute("SET autoload_known_extensions = false")
         if sandbox is not None:
             try:
                 self._lock_down(list(sandbox.duckdb_directories), list(sandbox.duckdb_paths))

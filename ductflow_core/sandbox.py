@@ -80,9 +80,9 @@ def resolve(
     reals: dict[str, list[str]] = {"allowed_directories": [], "allowed_paths": []}
     for key, entries in (("allowed_directories", directories), ("allowed_paths", paths)):
         for index, entry in enumerate(entries):
-            written = os.path.normpath(os.path.join(base_dir, os.path.expanduser(entry)))
+            written = os.path.normpath(os.path.join(base_dir, entry))
             resolved = real(written)
-            relative = not os.path.isabs(os.path.expanduser(entry))
+            relative = not os.path.isabs(entry)
             if relative and not _inside(resolved, base_real):
                 raise PipelineError(
                     f"{where.get((key, index), '?')}: sandbox.{key}[{index}]: {entry!r} resolves to {resolved}, "

@@ -32,7 +32,7 @@ async def stage_schema(
     resolved = api.validate(pipeline, registry=registry, stages=[name])  # also refuses an unknown stage name
     stage = pipeline[name]
     needed = plan.select(pipeline, [name])
-    db = api.open_database(pipeline, database)
+    db = api.open_database(pipeline, database, plugins_only=registry is not None and registry.policy.plugins_only)
     try:
         run = RunContext(pipeline, db, Hooks(make_plugin_manager(registry=registry)), resolved, _quiet())
         facade = db.facade()

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from ductflow_core.cli import build_parser
+from ductflow_core.discovery import Registry
 from ductflow_core.policy import Policy
+from ductflow_core.testing import RunOutcome
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 HERE = Path(__file__).parent
@@ -192,3 +194,15 @@ def test_every_command_that_loads_a_pipeline_honours_plugins_only(cli: Cli, tmp_
         assert proc.returncode == 2, (name, proc.stderr)
         assert "only installed plugins may be used (--plugins-only)" in proc.stderr, name
         assert not marker.exists(), name
+
+
+def test_plugins_only_stops_sql_from_loading_duckdb_extensions(ductflow_run: Callable[..., RunOutcome]) -> None:
+    """Under --plugins-only DuckDB may not install or load extensions on its own; without it, it may as before."""
+    text = (
+        "- name: t\n  kind: transform\n  sql: >-\n"
+        "    SELECT current_setting('autoinstall_known_extensions') AS i,\n"
+        "           current_setting('autoload_known_extensions') AS l\n"
+    )
+    locked = ductflow_run(text, registry=Registry(policy=Policy(plugins_only=True)))
+    assert locked.rows("SELECT i, l FROM t") == [(False, False)]
+    assert ductflow_run(text, registry=Registry(policy=Policy())).rows("SELECT i, l FROM t") == [(True, True)]

@@ -35,16 +35,21 @@ def pipeline_parent() -> argparse.ArgumentParser:
     return parent
 
 
-def registry_from(args: argparse.Namespace) -> Registry:
-    """The installed plugins, under the environment's policy plus these flags.
+def untrust_current_folder() -> None:
+    """Take the current folder off ``sys.path`` where Python put it first (``python -m``), before any import.
 
-    Also takes the current folder off ``sys.path`` where Python put it first (``python -m``): nothing a
-    run imports later, a plugin's own lazy imports included, may come from there.
+    Nothing a command imports later, a plugin's own lazy imports included, may come from there.
     """
-    from ..discovery import Registry
     from ..installed import drop_implicit_entry
-    from ..policy import Policy
 
     drop_implicit_entry()
+
+
+def registry_from(args: argparse.Namespace) -> Registry:
+    """The installed plugins, under the environment's policy plus these flags (see :func:`untrust_current_folder`)."""
+    from ..discovery import Registry
+    from ..policy import Policy
+
+    untrust_current_folder()
     policy = Policy.from_env().with_modules(args.allow_module, args.plugins_only)
     return Registry(policy=policy)

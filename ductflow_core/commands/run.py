@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Coroutine
 from typing import Any
 
-from ._policy import pipeline_parent, registry_from
+from ._policy import pipeline_parent, registry_from, untrust_current_folder
 
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
@@ -20,6 +20,7 @@ def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Load, validate and run; 0 when every stage finished."""
+    untrust_current_folder()
     from .. import api
 
     pipeline = api.load(args.pipeline)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._policy import pipeline_parent, registry_from
+from ._policy import pipeline_parent, registry_from, untrust_current_folder
 
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
@@ -17,6 +17,7 @@ def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Print ``name  type`` per field of the stage."""
+    untrust_current_folder()
     import asyncio
     import sys
 

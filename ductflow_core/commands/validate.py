@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._policy import pipeline_parent, registry_from
+from ._policy import pipeline_parent, registry_from, untrust_current_folder
 
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
@@ -21,6 +21,7 @@ def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Print a one-line verdict; 0 when the pipeline is valid."""
+    untrust_current_folder()
     from .. import api
 
     pipeline = api.load(args.pipeline)
