@@ -23,19 +23,6 @@ from .models import SinkStage, SqlStage, Stage, Stages, TransformStage
 ErrorFactory = Callable[[tuple[Any, ...], str], PipelineError]
 
 
-def name_key(name: str) -> str:
-    """The form under which DuckDB takes two identifiers for the same: ASCII letters folded, nothing else.
-
-    DuckDB compares names case-insensitively for A-Z only: ``Orders`` is ``orders``, but ``Ä`` and ``ä``,
-    ``straße`` and ``STRASSE``, ``I`` and ``ı``, ``K`` and the Kelvin sign are different tables, and no
-    Unicode normalization applies (``é`` and ``e`` + combining accent differ too).
-    """
-    return name.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
 def _previous_table(stages: list[Stage], index: int) -> str | None:
     for stage in reversed(stages[:index]):
         if stage.produces_table:
@@ -55,7 +42,7 @@ def dependencies(pipeline: Stages) -> dict[str, set[str]]:
     """``{stage: stages it waits for}`` under the rules in this module's docstring."""
     stages = pipeline.stages
     deps: dict[str, set[str]] = {s.name: set(s.after) for s in stages}
-    lowered = {name_key(s.name): s.name for s in stages}
+    lowered = {s.name.lower(): s.name for s in stages}
     barrier: str | None = None
     since_barrier: list[Stage] = []
     for i, stage in enumerate(stages):
@@ -84,8 +71,7 @@ def _transform_reads(stages: list[Stage], index: int, stage: TransformStage, low
     """The earlier stages a transform's SQL names (outside strings and comments), and its ``from``."""
     earlier = {s.name for s in stages[:index]}
     named = sqlscan.names(stage.sql)
-    keys = (name_key(n) for n in named)
-    found = {n for n in earlier if n in named} | {lowered[k] for k in keys if k in lowered and lowered[k] in earlier}
+    found = {n for n in earlier if n in named} | {lowered[n] for n in named if n in lowered and lowered[n] in earlier}
     if stage.from_:
         found.add(stage.from_)
     return found
@@ -101,7 +87,7 @@ def consumers(pipeline: Stages, running: Iterable[str] | None = None) -> dict[st
     stages = pipeline.stages
     among = {s.name for s in stages} if running is None else set(running)
     readers: dict[str, set[str]] = {s.name: set() for s in stages}
-    lowered = {name_key(s.name): s.name for s in stages}
+    lowered = {s.name.lower(): s.name for s in stages}
     for i, stage in enumerate(stages):
         if stage.name not in among:
             continue
@@ -158,8 +144,8 @@ def check_references(pipeline: Stages, error: ErrorFactory) -> None:
     """Raise for a duplicate name, a ``from``/``after`` naming nothing or no table, a sink with no input, a cycle."""
     seen: dict[str, int] = {}
     for i, stage in enumerate(pipeline.stages):
-        # DuckDB table names ignore ASCII case: `orders` and `Orders` would be one table.
-        key = name_key(stage.name)
+        # DuckDB table names ignore case: `orders` and `Orders` would be one table.
+        key = stage.name.casefold()
         if key in seen:
             other = pipeline.stages[seen[key]].name
             first = pipeline.lines.get(("stages", seen[key], "name"))
@@ -179,8 +165,6 @@ def check_references(pipeline: Stages, error: ErrorFactory) -> None:
         for j, name in enumerate(stage.after):
             if name not in by_name:
                 raise error(("stages", i, "after", j), _no_stage(name, by_name))
-            if name == stage.name:
-                raise error(("stages", i, "after", j), "a stage cannot wait for itself")
     order(pipeline, error)
 
 

@@ -297,14 +297,15 @@ class _Builder:
             self.doc.problems.append((path, problem))
         for name in result.missing:
             self.doc.missing_vars.append((path, name))
-        if result.from_env:
-            self.doc.secret_paths.add(path)
-            self.doc.env_values.setdefault(path, []).extend(result.from_env)
-            # A stage name is printed bare in progress lines: short ones are masked as words there (output.py).
-            self.doc.secrets.update(v for v in result.from_env if len(v) >= 4 or _names_a_stage(path))
+        if not result.from_env:
+            return result.text
+        self.doc.secret_paths.add(path)
+        self.doc.env_values.setdefault(path, []).extend(result.from_env)
+        # A stage name is printed bare in progress lines: short ones are masked as words there (output.py).
+        self.doc.secrets.update(v for v in result.from_env if len(v) >= 4 or _names_a_stage(path))
         if not node.style and result.whole:
             # (A plain scalar's style is None from PyYAML, "" from libyaml.)
-            # An unquoted lone ${VAR} takes the YAML type of its value: `port: ${PORT:-5432}` is an int.
+            # An unquoted lone ${VAR} takes the YAML type of its value: `port: ${PORT}` is an int.
             tag = self.scalars.resolve(yaml.ScalarNode, result.text, (True, False))
             return self.scalars.construct_object(yaml.ScalarNode(tag, result.text))
         return result.text
