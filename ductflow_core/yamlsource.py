@@ -165,8 +165,10 @@ def _compose(text: str, source: str) -> yaml.Node | None:
         try:
             return composer.get_single_node()
         except yaml.YAMLError as exc:
-            # PyYAML's own parser says what is wrong more plainly than libyaml: ask it again for the message.
             errors.append(exc)
+            if "maximum nesting depth" in str(exc):
+                break  # PyYAML's scanner is quadratic in flow depth: libyaml's message will do
+            # Otherwise PyYAML's own parser says what is wrong more plainly: ask it again for the message.
     chosen = next((e for e in reversed(errors) if isinstance(e, yaml.MarkedYAMLError)), errors[-1])
     if isinstance(chosen, yaml.MarkedYAMLError):
         raise PipelineError(_syntax_message(chosen, source)) from None
@@ -183,6 +185,8 @@ def _syntax_message(exc: yaml.MarkedYAMLError, source: str) -> str:
     problem = _one_line(exc.problem or exc.context or "syntax error")
     if "'\\t'" in problem or "\t" in problem:
         problem = "a tab character; YAML indents with spaces only"
+    elif "maximum nesting depth" in problem:  # libyaml's own cap, past ours
+        problem = f"nested deeper than {MAX_DEPTH} levels"
     return f"{source}:{line}: not valid YAML: {problem}"
 
 
@@ -297,15 +301,14 @@ class _Builder:
             self.doc.problems.append((path, problem))
         for name in result.missing:
             self.doc.missing_vars.append((path, name))
-        if not result.from_env:
-            return result.text
-        self.doc.secret_paths.add(path)
-        self.doc.env_values.setdefault(path, []).extend(result.from_env)
-        # A stage name is printed bare in progress lines: short ones are masked as words there (output.py).
-        self.doc.secrets.update(v for v in result.from_env if len(v) >= 4 or _names_a_stage(path))
+        if result.from_env:
+            self.doc.secret_paths.add(path)
+            self.doc.env_values.setdefault(path, []).extend(result.from_env)
+            # A stage name is printed bare in progress lines: short ones are masked as words there (output.py).
+            self.doc.secrets.update(v for v in result.from_env if len(v) >= 4 or _names_a_stage(path))
         if not node.style and result.whole:
             # (A plain scalar's style is None from PyYAML, "" from libyaml.)
-            # An unquoted lone ${VAR} takes the YAML type of its value: `port: ${PORT}` is an int.
+            # An unquoted lone ${VAR} takes the YAML type of its value: `port: ${PORT:-5432}` is an int.
             tag = self.scalars.resolve(yaml.ScalarNode, result.text, (True, False))
             return self.scalars.construct_object(yaml.ScalarNode(tag, result.text))
         return result.text
