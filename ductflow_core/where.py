@@ -11,6 +11,7 @@ Path_ = tuple[Any, ...]
 MASK = "***"
 #: Keys whose values other messages quote bare (stage names in a cycle, in a label), so masked as words.
 _NAME_KEYS = ("name", "from", "after")
+_DID_YOU_MEAN = re.compile(r" \(did you mean '[^']*'\?\)")
 
 
 def dotted(path: Path_) -> str:
@@ -93,5 +94,8 @@ def format_error(
         message = mask_value(message)
     text = f"{subject}: {message}"
     if env_values:
+        if any(where[: len(path)] == path for where in env_values):
+            # A suggestion close to a value from the environment tells something about that value.
+            text = _DID_YOU_MEAN.sub("", text)
         text = mask_env(text, path, env_values)
     return f"{where}: {text}"

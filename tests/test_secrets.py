@@ -1,0 +1,118 @@
+"""What comes from the environment is never printed; what the pipeline file says is not a secret."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ductflow_core.errors import PipelineError
+from ductflow_core.models import Stages
+from ductflow_core.output import mask_secrets
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def write(tmp_path: Path, text: str) -> None:
+    (tmp_path / "pipeline.yaml").write_text(text, encoding="utf-8")
+
+
+def load_error(text: str, env: dict[str, str]) -> str:
+    with pytest.raises(PipelineError) as info:
+        Stages.load(text, env=env)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("value", ["topsecret", "ab", "x", "bb"])
+def test_after_naming_no_stage_masks_the_env_value(value: str) -> None:
+    """``after: [${X}]`` naming no stage says ``no stage is called '***'``, with no hint close to the value."""
+    text = "- {name: a, kind: transform, sql: SELECT 1}\n- {name: b, kind: transform, sql: SELECT 2, after: ['${X}']}\n"
+    message = load_error(text, {"X": value})
+    assert message == "<string>:2: stage 'b': after[0]: no stage is called '***'"
+
+
+@pytest.mark.parametrize("value", ["prod_orders", "ab"])
+def test_duplicate_name_from_env_is_not_printed(value: str) -> None:
+    """A duplicate ``name: ${N}`` is reported without N's value, in the label and in the message."""
+    text = "- {name: '${N}', kind: transform, sql: SELECT 1}\n- {name: '${N}', kind: transform, sql: SELECT 2}\n"
+    message = load_error(text, {"N": value})
+    assert message == "<string>:2: stage '***': name: duplicate stage name '***'; the first is at <string>:1"
+
+
+def test_from_and_stage_kind_from_env_are_not_printed() -> None:
+    """A ``from: ${F}`` naming nothing and a ``kind: ${K}`` that is no kind are reported with ``***``."""
+    text = (
+        "- {name: a, kind: transform, sql: SELECT 1}\n- {name: s, kind: sink, from: '${F}', connection: {kind: csv}}\n"
+    )
+    assert load_error(text, {"F": "zz"}) == "<string>:2: stage 's': from: no stage is called '***'"
+    message = load_error("- {name: a, kind: '${K}'}\n", {"K": "tapx"})
+    assert message.startswith("<string>:1: stage 'a': kind: unknown stage kind '***'; expected one of")
+    assert "tapx" not in message
+
+
+def test_cycle_through_env_names_is_masked() -> None:
+    """Stage names from the environment are masked in a cycle message, where they are not quoted."""
+    text = (
+        "- {name: '${A}', kind: transform, sql: SELECT 1, after: ['${B}']}\n"
+        "- {name: '${B}', kind: transform, sql: SELECT 2, after: ['${A}']}\n"
+    )
+    message = load_error(text, {"A": "pq", "B": "rs"})
+    assert "cycle" in message
+    assert "pq" not in message
+    assert "rs" not in message
+
+
+def test_default_written_in_the_file_is_shown(cli: Cli, tmp_path: Path) -> None:
+    """``${T:-acme}`` with T unset is the file's own text: shown as 'acme corp', never as '*** corp'."""
+    write(tmp_path, "- {name: t, kind: transform, show: 1, sql: \"SELECT '${T:-acme} corp' AS company\"}\n")
+    proc = cli("run", "pipeline.yaml", env={"T": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert "acme corp" in proc.stdout
+    assert "***" not in proc.stdout + proc.stderr
+    printed = cli("validate", "--print", "pipeline.yaml", env={"T": ""})
+    assert "acme corp" in printed.stdout
+
+
+def test_env_value_in_place_of_a_default_is_masked(cli: Cli, tmp_path: Path) -> None:
+    """When T is set its value is masked in ``show:``, while the file's own ' corp' stays."""
+    write(tmp_path, "- {name: t, kind: transform, show: 1, sql: \"SELECT '${T:-acme} corp' AS company\"}\n")
+    proc = cli("run", "pipeline.yaml", env={"T": "globex"})
+    assert proc.returncode == 0, proc.stderr
+    assert "*** corp" in proc.stdout
+    assert "globex" not in proc.stdout + proc.stderr
+
+
+def test_short_env_stage_name_is_masked_in_progress_and_show(cli: Cli, tmp_path: Path) -> None:
+    """A stage named by a short ``${N}`` is ``***`` in progress lines and the show header."""
+    write(tmp_path, "- {name: '${N}', kind: transform, show: 1, sql: SELECT 42 AS answer}\n")
+    proc = cli("run", "pipeline.yaml", env={"N": "qz"})
+    assert proc.returncode == 0, proc.stderr
+    assert "qz" not in proc.stdout + proc.stderr
+    assert "── *** ──" in proc.stdout
+
+
+def test_verbose_load_error_never_shows_the_value(cli: Cli, tmp_path: Path) -> None:
+    """With ``--verbose`` the traceback of a load error still holds no value from the environment."""
+    write(tmp_path, "- {name: a, kind: transform, sql: SELECT 1, after: ['${X}']}\n")
+    proc = cli("run", "--verbose", "pipeline.yaml", env={"X": "hunter2"})
+    assert proc.returncode == 2
+    assert "Traceback" in proc.stderr
+    assert "hunter2" not in proc.stderr
+    assert "no stage is called '***'" in proc.stderr
+
+
+def test_required_variable_exits_two_with_its_message(cli: Cli, tmp_path: Path) -> None:
+    """``${TENANT:?message}`` unset stops ``ductflow run`` with exit 2 and one line naming TENANT."""
+    write(tmp_path, "- {name: a, kind: transform, sql: \"SELECT '${TENANT:?pick a tenant}'\"}\n")
+    proc = cli("run", "pipeline.yaml", env={"TENANT": ""})
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert lines == ["error: pipeline.yaml:1: stage 'a': sql: environment variable TENANT is empty: pick a tenant"]
+
+
+def test_mask_secrets_masks_short_ones_only_as_words() -> None:
+    """A short secret is masked as a whole word, never inside another word; a long one anywhere."""
+    assert mask_secrets("stage 'ab' and abc, ab.", ["ab"]) == "stage '***' and abc, ***."
+    assert mask_secrets("xx-secret-yy", ["secret"]) == "xx-***-yy"
