@@ -7,6 +7,7 @@ bool, so a wrong type is reported instead of guessed. Errors come back as
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,104 @@ def _attrs_factory(cls: Any, conv: cattrs.Converter) -> Any:
     return structure_attrs
 
 
+@attrs.frozen
+class Range:
+    """A number must lie in ``[min, max]`` (either bound may be left out); NaN is never in range.
+
+    With ``exclusive_min``, ``min`` itself is out of range too (``Range(min=0, exclusive_min=True)``: above 0).
+    """
+
+    min: float | None = None
+    max: float | None = None
+    exclusive_min: bool = attrs.field(default=False, kw_only=True)
+
+    def problem(self, value: Any, role: str | None) -> str | None:
+        """Why ``value`` breaks the constraint, or ``None``."""
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if value != value:  # NaN compares false with every bound
+            return f"must be a number{self._span()}, got nan"
+        if self.min is not None and (value <= self.min if self.exclusive_min else value < self.min):
+            return f"must be {'>' if self.exclusive_min else '>='} {_number(self.min)}, got {_number(value)}"
+        if self.max is not None and value > self.max:
+            return f"must be <= {_number(self.max)}, got {_number(value)}"
+        return None
+
+    def _span(self) -> str:
+        if self.min is not None and self.max is not None:
+            if self.exclusive_min:
+                return f" above {_number(self.min)} and at most {_number(self.max)}"
+            return f" from {_number(self.min)} to {_number(self.max)}"
+        if self.min is not None:
+            return f" {'>' if self.exclusive_min else '>='} {_number(self.min)}"
+        return f" <= {_number(self.max)}" if self.max is not None else ""
+
+
+@attrs.frozen
+class NonEmpty:
+    """A string, list or mapping must not be empty."""
+
+    def problem(self, value: Any, role: str | None) -> str | None:
+        """Why ``value`` breaks the constraint, or ``None``."""
+        if isinstance(value, (str, list, tuple, dict, set, frozenset)) and len(value) == 0:
+            return "must not be empty"
+        return None
+
+
+@attrs.frozen
+class ReadOnly:
+    """The param only means something when reading: it is refused on any stage but a tap."""
+
+    def problem(self, value: Any, role: str | None) -> str | None:
+        """Why the param cannot be given on a stage of ``role``, or ``None``."""
+        return "only applies to a tap" if role is not None and role != "tap" else None
+
+
+@attrs.frozen
+class WriteOnly:
+    """The param only means something when writing: it is refused on any stage but a sink."""
+
+    def problem(self, value: Any, role: str | None) -> str | None:
+        """Why the param cannot be given on a stage of ``role``, or ``None``."""
+        return "only applies to a sink" if role is not None and role != "sink" else None
+
+
+Constraint = Range | NonEmpty | ReadOnly | WriteOnly
+_CONSTRAINTS = (Range, NonEmpty, ReadOnly, WriteOnly)
+
+
+class ConstraintViolation(ValueError):
+    """A value of the right type breaks a constraint declared on its field (see :func:`constraints_in`)."""
+
+
+def constraints_in(typ: Any) -> tuple[Constraint, ...]:
+    """The constraints in ``Annotated[T, ...]`` metadata of ``typ`` itself (not of its members)."""
+    if typing.get_origin(typ) is not typing.Annotated:
+        return ()
+    return tuple(m for m in typ.__metadata__ if isinstance(m, _CONSTRAINTS))
+
+
+def _annotated_factory(typ: Any, conv: cattrs.Converter) -> Any:
+    inner_type = typing.get_args(typ)[0]
+    inner = conv.get_structure_hook(inner_type)
+    # Roles are checked by check_params, which knows the stage; the converter checks values only.
+    checks = [c for c in constraints_in(typ) if isinstance(c, (Range, NonEmpty))]
+
+    def structure_checked(value: Any, _: Any) -> Any:
+        result = inner(value, inner_type)
+        for check in checks:
+            problem = check.problem(result, None)
+            if problem is not None:
+                raise ConstraintViolation(problem)
+        return result
+
+    return structure_checked
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     conv.register_structure_hook_factory(attrs.has, _attrs_factory)
@@ -119,6 +218,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(float, _strict_float)
     conv.register_structure_hook(bool, _strict_bool)
     conv.register_structure_hook(Path, _path)
+    conv.register_structure_hook_factory(lambda t: bool(constraints_in(t)), _annotated_factory)
     return conv
 
 
@@ -161,7 +261,7 @@ def flatten(exc: BaseException, cls: type[Any] | None = None, path: Path_ = ()) 
             index = _index_note(sub)
             yield from flatten(sub, None, (*path, index) if index is not None else path)
         return
-    if isinstance(exc, TypeMismatch):
+    if isinstance(exc, (TypeMismatch, ConstraintViolation)):
         yield path, str(exc)
         return
     yield path, _plain_message(exc, cls)

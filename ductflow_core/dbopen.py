@@ -10,8 +10,10 @@ is imported.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .engine import engine
@@ -19,6 +21,8 @@ from .errors import PipelineError
 
 if TYPE_CHECKING:
     import duckdb
+
+    from .models import Settings
 
 #: Ductflow's defaults where they differ from DuckDB's; a pipeline's ``duckdb:`` overrides them.
 #: A COPY that keeps insertion order holds every batch a streamed source gets ahead of the writer, up to
@@ -33,6 +37,9 @@ def connect(path: str | None, config: Mapping[str, Any] | None = None) -> duckdb
     :raises PipelineError: DuckDB refused the file or a setting; the message is DuckDB's first line.
     """
     settings = {**DEFAULT_SETTINGS, **{k: _setting_value(v) for k, v in (config or {}).items()}}
+    problem = database_file_problem(path) if path else None
+    if problem:
+        raise PipelineError(f"cannot open the DuckDB database {path}: it {problem}")
     duck = engine()
     try:
         connection: duckdb.DuckDBPyConnection = duck.connect(path or ":memory:", config=settings)
@@ -40,6 +47,70 @@ def connect(path: str | None, config: Mapping[str, Any] | None = None) -> duckdb
     except duck.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise PipelineError(f"cannot open the DuckDB database {path or ':memory:'}: {first}") from exc
+
+
+#: Settings checked when the pipeline loads, without DuckDB: ``{name: (least, most)}``. DuckDB refuses
+#: fewer than one thread only when the database opens; far more threads than any machine has each cost
+#: a stack, and 2**40 of them fail as "Out of Memory".
+COUNTED_SETTINGS: dict[str, tuple[int, int]] = {"threads": (1, 4096), "worker_threads": (1, 4096)}
+
+
+def setting_problem(name: str, value: Any) -> str | None:
+    """Why DuckDB would refuse ``duckdb: {name: value}``, for the settings that can be told at load; else ``None``."""
+    bounds = COUNTED_SETTINGS.get(name.lower())
+    if bounds is None:
+        return None
+    least, most = bounds
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"expected a whole number from {least} to {most}"
+    if value < least:
+        return f"must be >= {least}, got {value}"
+    if value > most:
+        return f"must be <= {most}, got {value}"
+    return None
+
+
+def database_file_problem(path: str) -> str | None:
+    """Why ``path`` cannot be the run's DuckDB database file, or ``None`` (also when it does not exist yet).
+
+    DuckDB opens a folder, a device or a file of something else with an error at best, and some files
+    (a ``.csv``) as an empty database in memory: the run would then keep nothing and say nothing. A DuckDB
+    file has ``DUCK`` at byte 8; anything else that exists is refused before DuckDB sees it.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a folder, not a DuckDB database file"
+    if not stat.S_ISREG(info.st_mode):
+        return "is a device, pipe or socket, not a DuckDB database file"
+    try:
+        with open(path, "rb") as file:
+            head = file.read(12)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if head[8:12] != b"DUCK":
+        return "exists and is not a DuckDB database file (name a DuckDB file, or one not made yet)"
+    return None
+
+
+def settings_problems(settings: Settings, base_dir: Path) -> list[tuple[tuple[str, ...], str]]:
+    """``(key path, message)`` for each setting that cannot work, found without opening DuckDB."""
+    problems: list[tuple[tuple[str, ...], str]] = []
+    if settings.database:
+        problem = database_file_problem(str(Path(base_dir, settings.database)))
+        if problem:
+            problems.append((("database",), f"the path {problem}"))
+    for name, value in settings.duckdb.items():
+        problem = setting_problem(str(name), value)
+        if problem:
+            problems.append((("duckdb", name), problem))
+    return problems
 
 
 def _setting_value(value: Any) -> Any:

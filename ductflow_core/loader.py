@@ -87,6 +87,10 @@ def load_pipeline(path_or_text: str | Path, *, env: Mapping[str, str] | None = N
         path, name = doc.missing_vars[0]
         raise ctx.error(path, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")
     settings = _structure(ctx, {k: v for k, v in data.items() if k != "stages"}, Settings, ())
+    from .dbopen import settings_problems
+
+    for key, message in settings_problems(settings, base_dir):
+        raise ctx.error(key, message)
     stages = [_stage(ctx, raw, i) for i, raw in enumerate(data["stages"])]
     pipeline = Stages(
         stages=stages,
@@ -143,6 +147,9 @@ def _stage(ctx: _Context, raw: Any, index: int) -> Stage:
         raise ctx.error(path, "missing key 'name'")
     if not isinstance(raw["name"], str) or not raw["name"]:
         raise ctx.error((*path, "name"), f"expected a non-empty string, got {_convert.describe_value(raw['name'])}")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in raw["name"]):
+        # A table name DuckDB would keep, but no progress line, error or `show:` could print it as one line.
+        raise ctx.error((*path, "name"), "a stage name cannot hold control characters (NUL, newline, tab, ...)")
     if "kind" not in raw:
         raise ctx.error(path, f"missing key 'kind' (one of {', '.join(STAGE_CLASSES)})")
     kind = raw["kind"]

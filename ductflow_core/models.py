@@ -7,11 +7,21 @@ and reports errors with file and line.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import attrs
 
+from ._convert import NonEmpty, Range
+
 StageKind = Literal["tap", "transform", "sink", "sql"]
+
+#: Most rows ``show:`` prints: more is not reading a table but dumping it.
+MAX_SHOW = 10_000
+#: Longest ``config.timeout``, 30 days in seconds: beyond it a timeout is not a bound, and far beyond it
+#: (``.inf``, ``1e300``) the event loop cannot even schedule it.
+MAX_TIMEOUT = 30 * 24 * 3600
+#: Largest ``config.batch_size``: ten million rows of one narrow column are already hundreds of MB per batch.
+MAX_BATCH_SIZE = 10_000_000
 
 
 @attrs.frozen
@@ -27,12 +37,13 @@ class Field:
 class ConnectionConfiguration:
     """Settings the core applies around every call of one connection.
 
-    ``timeout`` bounds each tap/sink/sql call in seconds; ``batch_size`` is the
-    number of rows per Arrow batch a streaming sink should ask for.
+    ``timeout`` bounds each tap/sink/sql call in seconds (above 0, at most
+    :data:`MAX_TIMEOUT`); ``batch_size`` is the number of rows per Arrow batch a
+    streaming sink should ask for (1 to :data:`MAX_BATCH_SIZE`).
     """
 
-    timeout: float | None = None
-    batch_size: int = 122_880
+    timeout: Annotated[float, Range(min=0, max=MAX_TIMEOUT, exclusive_min=True)] | None = None
+    batch_size: Annotated[int, Range(min=1, max=MAX_BATCH_SIZE)] = 122_880
 
 
 @attrs.frozen
@@ -60,7 +71,7 @@ class Stage:
 
     name: str
     kind: StageKind
-    show: int = 0
+    show: Annotated[int, Range(min=0, max=MAX_SHOW)] = 0
     after: list[str] = attrs.Factory(list)
 
     @property
@@ -132,7 +143,7 @@ class Settings:
     installed; ``sandbox`` restricts DuckDB's file access.
     """
 
-    database: str | None = None
+    database: Annotated[str, NonEmpty()] | None = None
     duckdb: dict[str, Any] = attrs.Factory(dict)
     requires: list[str] = attrs.Factory(list)
     sandbox: Sandbox | None = None

@@ -29,6 +29,22 @@ from typing import Any
 import attrs
 
 from . import _convert
+from ._convert import Constraint, ConstraintViolation, NonEmpty, Range, ReadOnly, WriteOnly
+
+__all__ = [
+    "Constraint",
+    "ConstraintViolation",
+    "NonEmpty",
+    "ParamsInvalid",
+    "Range",
+    "ReadOnly",
+    "Role",
+    "WriteOnly",
+    "check_params",
+    "constraints_of",
+    "declared_params",
+    "param_constraints",
+]
 
 _MISSING = attrs.NOTHING
 
@@ -36,84 +52,14 @@ _MISSING = attrs.NOTHING
 Role = typing.Literal["tap", "sink", "sql"]
 
 
-@attrs.frozen
-class Range:
-    """A number param must lie in ``[min, max]`` (either bound may be left out); NaN is never in range."""
-
-    min: float | None = None
-    max: float | None = None
-
-    def problem(self, value: Any, role: str | None) -> str | None:
-        """Why ``value`` breaks the constraint, or ``None``."""
-        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None
-        if value != value:  # NaN compares false with every bound
-            return f"must be a number{self._span()}, got nan"
-        if self.min is not None and value < self.min:
-            return f"must be >= {_number(self.min)}, got {_number(value)}"
-        if self.max is not None and value > self.max:
-            return f"must be <= {_number(self.max)}, got {_number(value)}"
-        return None
-
-    def _span(self) -> str:
-        if self.min is not None and self.max is not None:
-            return f" from {_number(self.min)} to {_number(self.max)}"
-        if self.min is not None:
-            return f" >= {_number(self.min)}"
-        return f" <= {_number(self.max)}" if self.max is not None else ""
-
-
-@attrs.frozen
-class NonEmpty:
-    """A string, list or mapping param must not be empty."""
-
-    def problem(self, value: Any, role: str | None) -> str | None:
-        """Why ``value`` breaks the constraint, or ``None``."""
-        if isinstance(value, (str, list, tuple, dict, set, frozenset)) and len(value) == 0:
-            return "must not be empty"
-        return None
-
-
-@attrs.frozen
-class ReadOnly:
-    """The param only means something when reading: it is refused on any stage but a tap."""
-
-    def problem(self, value: Any, role: str | None) -> str | None:
-        """Why the param cannot be given on a stage of ``role``, or ``None``."""
-        return "only applies to a tap" if role is not None and role != "tap" else None
-
-
-@attrs.frozen
-class WriteOnly:
-    """The param only means something when writing: it is refused on any stage but a sink."""
-
-    def problem(self, value: Any, role: str | None) -> str | None:
-        """Why the param cannot be given on a stage of ``role``, or ``None``."""
-        return "only applies to a sink" if role is not None and role != "sink" else None
-
-
-Constraint = Range | NonEmpty | ReadOnly | WriteOnly
-_CONSTRAINTS = (Range, NonEmpty, ReadOnly, WriteOnly)
-
-
-def _role_first(constraint: Constraint) -> bool:
-    return not isinstance(constraint, (ReadOnly, WriteOnly))
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
 def constraints_of(typ: Any) -> tuple[Constraint, ...]:
     """The constraints in an annotation: ``Annotated`` metadata at the top or on a member of a union."""
-    found: list[Constraint] = []
+    found = list(_convert.constraints_in(typ))
     if typing.get_origin(typ) is typing.Annotated:
-        found.extend(m for m in typ.__metadata__ if isinstance(m, _CONSTRAINTS))
         typ = typing.get_args(typ)[0]
     if typing.get_origin(typ) in (typing.Union, types.UnionType):
         for member in typing.get_args(typ):
-            if typing.get_origin(member) is typing.Annotated:
-                found.extend(m for m in member.__metadata__ if isinstance(m, _CONSTRAINTS))
+            found.extend(_convert.constraints_in(member))
     return tuple(found)
 
 
@@ -220,20 +166,27 @@ def check_params(cls: type[Any], params: dict[str, Any], role: Role | None = Non
     # typeshed's functools.cache wants Hashable arguments and does not count type[Any] as one.
     model = _params_class(cls, frozenset(params) if params.keys() <= spec.keys() else None)  # type: ignore[arg-type]
     assert model is not None
+    # A param on the wrong kind of stage is that, whatever its value: its role problem replaces any other.
+    limits = param_constraints(cls)
+    misplaced: dict[str, str] = {}
+    for name in params:
+        for constraint in limits.get(name, ()):
+            problem = constraint.problem(params[name], role) if isinstance(constraint, (ReadOnly, WriteOnly)) else None
+            if problem is not None:
+                misplaced.setdefault(name, problem)
     try:
         structured = _convert.structure(params, model)
     except Exception as exc:
-        raise ParamsInvalid(list(_convert.flatten(exc, model))) from exc
-    checked = {name: getattr(structured, name) for name in params}
-    limits = param_constraints(cls)
-    if limits:
-        problems: list[tuple[tuple[Any, ...], str]] = []
-        for name, value in checked.items():
-            # One problem per param: a param on the wrong kind of stage is that, whatever its value.
-            found = (c.problem(value, role) for c in sorted(limits.get(name, ()), key=_role_first))
-            problem = next((p for p in found if p is not None), None)
-            if problem is not None:
-                problems.append(((name,), problem))
-        if problems:
-            raise ParamsInvalid(problems)
-    return checked
+        found = [e for e in _convert.flatten(exc, model) if not (e[0] and e[0][0] in misplaced)]
+        raise ParamsInvalid(_in_given_order(params, found + [((n,), m) for n, m in misplaced.items()])) from exc
+    if misplaced:
+        raise ParamsInvalid([((n,), m) for n, m in misplaced.items()])
+    # Range and NonEmpty were checked by the converter, field by field, as it structured the values.
+    return {name: getattr(structured, name) for name in params}
+
+
+def _in_given_order(
+    params: dict[str, Any], errors: list[tuple[tuple[Any, ...], str]]
+) -> list[tuple[tuple[Any, ...], str]]:
+    order = {name: i for i, name in enumerate(params)}
+    return sorted(errors, key=lambda e: order.get(e[0][0], len(order)) if e[0] else -1)

@@ -13,6 +13,7 @@ Rules, in the order a reader of a pipeline expects them:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,6 +22,19 @@ from .errors import PipelineError, did_you_mean
 from .models import SinkStage, SqlStage, Stage, Stages, TransformStage
 
 ErrorFactory = Callable[[tuple[Any, ...], str], PipelineError]
+
+
+def name_key(name: str) -> str:
+    """The form under which DuckDB takes two identifiers for the same: ASCII letters folded, nothing else.
+
+    DuckDB compares names case-insensitively for A-Z only: ``Orders`` is ``orders``, but ``Ä`` and ``ä``,
+    ``straße`` and ``STRASSE``, ``I`` and ``ı``, ``K`` and the Kelvin sign are different tables, and no
+    Unicode normalization applies (``é`` and ``e`` + combining accent differ too).
+    """
+    return name.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _previous_table(stages: list[Stage], index: int) -> str | None:
@@ -42,7 +56,7 @@ def dependencies(pipeline: Stages) -> dict[str, set[str]]:
     """``{stage: stages it waits for}`` under the rules in this module's docstring."""
     stages = pipeline.stages
     deps: dict[str, set[str]] = {s.name: set(s.after) for s in stages}
-    lowered = {s.name.lower(): s.name for s in stages}
+    lowered = {name_key(s.name): s.name for s in stages}
     barrier: str | None = None
     since_barrier: list[Stage] = []
     for i, stage in enumerate(stages):
@@ -67,11 +81,18 @@ def dependencies(pipeline: Stages) -> dict[str, set[str]]:
     return deps
 
 
+@functools.lru_cache(maxsize=1024)
+def _named_keys(sql: str) -> frozenset[str]:
+    """:func:`name_key` of every identifier ``sql`` names, quoted or bare, as DuckDB would look it up."""
+    return frozenset(
+        name_key(text) for text, quoted in sqlscan.tokens(sql) if quoted or text[:1].isalnum() or text[:1] == "_"
+    )
+
+
 def _transform_reads(stages: list[Stage], index: int, stage: TransformStage, lowered: dict[str, str]) -> set[str]:
     """The earlier stages a transform's SQL names (outside strings and comments), and its ``from``."""
     earlier = {s.name for s in stages[:index]}
-    named = sqlscan.names(stage.sql)
-    found = {n for n in earlier if n in named} | {lowered[n] for n in named if n in lowered and lowered[n] in earlier}
+    found = {lowered[k] for k in _named_keys(stage.sql) if k in lowered and lowered[k] in earlier}
     if stage.from_:
         found.add(stage.from_)
     return found
@@ -87,7 +108,7 @@ def consumers(pipeline: Stages, running: Iterable[str] | None = None) -> dict[st
     stages = pipeline.stages
     among = {s.name for s in stages} if running is None else set(running)
     readers: dict[str, set[str]] = {s.name: set() for s in stages}
-    lowered = {s.name.lower(): s.name for s in stages}
+    lowered = {name_key(s.name): s.name for s in stages}
     for i, stage in enumerate(stages):
         if stage.name not in among:
             continue
@@ -144,8 +165,8 @@ def check_references(pipeline: Stages, error: ErrorFactory) -> None:
     """Raise for a duplicate name, a ``from``/``after`` naming nothing or no table, a sink with no input, a cycle."""
     seen: dict[str, int] = {}
     for i, stage in enumerate(pipeline.stages):
-        # DuckDB table names ignore case: `orders` and `Orders` would be one table.
-        key = stage.name.casefold()
+        # DuckDB table names ignore ASCII case: `orders` and `Orders` would be one table.
+        key = name_key(stage.name)
         if key in seen:
             other = pipeline.stages[seen[key]].name
             first = pipeline.lines.get(("stages", seen[key], "name"))
@@ -165,6 +186,8 @@ def check_references(pipeline: Stages, error: ErrorFactory) -> None:
         for j, name in enumerate(stage.after):
             if name not in by_name:
                 raise error(("stages", i, "after", j), _no_stage(name, by_name))
+            if name == stage.name:
+                raise error(("stages", i, "after", j), "a stage cannot wait for itself")
     order(pipeline, error)
 
 

@@ -11,7 +11,10 @@ from conftest import conn
 
 from ductflow_core.cli import main
 from ductflow_core.connection import Connection
+from ductflow_core.errors import PipelineError
+from ductflow_core.models import Stages
 from ductflow_core.params import NonEmpty, ParamsInvalid, Range, check_params
+from ductflow_core.sqlnames import quote_ident
 
 
 class Member(Connection):
@@ -165,3 +168,127 @@ def test_no_implementation_for_the_role_is_refused_at_load(tmp_path: Path, capsy
     )
     assert code == 2
     assert "stage 'q': kind: sample_connections.Collect does not implement sql(), so it cannot be used in an" in line
+
+
+def _load_error(text: str) -> str:
+    with pytest.raises(PipelineError) as info:
+        Stages.load(textwrap.dedent(text).lstrip("\n"))
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("show: -1", "<string>:3: stage 'a': show: must be >= 0, got -1"),
+        ("show: 10001", "<string>:3: stage 'a': show: must be <= 10000, got 10001"),
+        ("connection: {kind: csv, config: {timeout: 0}}", "connection.config.timeout: must be > 0, got 0"),
+        ("connection: {kind: csv, config: {timeout: -5}}", "connection.config.timeout: must be > 0, got -5"),
+        ("connection: {kind: csv, config: {timeout: .inf}}", "connection.config.timeout: must be <= 2592000, got inf"),
+        ("connection: {kind: csv, config: {timeout: .nan}}", "connection.config.timeout: must be a number above 0"),
+        ("connection: {kind: csv, config: {batch_size: 0}}", "connection.config.batch_size: must be >= 1, got 0"),
+        (
+            "connection: {kind: csv, config: {batch_size: 10000001}}",
+            "connection.config.batch_size: must be <= 10000000, got 10000001",
+        ),
+    ],
+)
+def test_stage_values_out_of_bounds_are_refused_at_their_line(key: str, message: str) -> None:
+    """``show``, ``config.timeout`` and ``config.batch_size`` outside their documented bounds fail at load."""
+    text = f"- name: a\n  kind: tap\n  {key}\n" + ("" if "connection" in key else "  connection: {kind: csv}\n")
+    with pytest.raises(PipelineError) as info:
+        Stages.load(text)
+    assert message in str(info.value)
+    assert str(info.value).startswith("<string>:3: stage 'a': ")
+
+
+def test_stage_values_at_their_bounds_load() -> None:
+    """The bounds themselves, and show: true/false, are accepted."""
+    text = textwrap.dedent(
+        """
+        - {name: a, kind: tap, show: 10000, connection: {kind: csv, config: {timeout: 2592000, batch_size: 1}}}
+        - {name: b, kind: tap, show: true, connection: {kind: csv, config: {timeout: 0.001, batch_size: 10000000}}}
+        - {name: c, kind: tap, show: false, connection: {kind: csv}}
+        """
+    )
+    shows = [stage.show for stage in Stages.load(text).stages]
+    assert shows == [10000, 10, 0]
+
+
+@pytest.mark.parametrize("name", ["a\\0b", "a\\nb", "tab\\there", "bell\\a", "del\\x7f", "c1\\x85"])
+def test_control_characters_in_a_stage_name_are_refused(name: str) -> None:
+    """A stage name with a control character fails at the name's line."""
+    message = _load_error(f"""
+        - name: x
+          kind: transform
+          sql: SELECT 1
+        - name: "{name}"
+          kind: transform
+          sql: SELECT 1
+        """)
+    assert message.startswith("<string>:4: stage ")
+    assert message.endswith(": name: a stage name cannot hold control characters (NUL, newline, tab, ...)")
+
+
+def test_a_stage_waiting_for_itself_is_blamed_on_that_after_item() -> None:
+    """``after: [itself]`` is refused at the item's line, not as a cycle through ``from``."""
+    message = _load_error("""
+        - name: a
+          kind: transform
+          sql: SELECT 1
+        - name: b
+          kind: transform
+          sql: SELECT 2
+          after:
+            - a
+            - b
+        """)
+    assert message == "<string>:9: stage 'b': after[1]: a stage cannot wait for itself"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("straße", "STRASSE"), ("Ä", "ä"), ("I", "ı"), ("K", "\u212a"), ("\u00e9", "e\u0301"), ("σ", "Σ")],
+)
+def test_names_duckdb_keeps_apart_are_not_duplicates(tmp_path: Path, first: str, second: str) -> None:
+    """Two names DuckDB takes for different tables load, and both tables are made in a real run."""
+    from ductflow_core import api
+
+    text = "".join(f'- {{name: "{n}", kind: transform, sql: SELECT {i} AS x}}\n' for i, n in ((1, first), (2, second)))
+    path = tmp_path / "names.yaml"
+    path.write_text(text, encoding="utf-8")
+    database = tmp_path / "names.duckdb"
+    api.run(Stages.load(path), database=str(database))
+    import duckdb
+
+    with duckdb.connect(str(database)) as db:
+        got = {name: db.execute(f"SELECT x FROM {quote_ident(name)}").fetchall() for name in (first, second)}
+    assert got == {first: [(1,)], second: [(2,)]}
+
+
+@pytest.mark.parametrize(("first", "second"), [("orders", "ORDERS"), ("Straße", "straße"), ("ab_C", "AB_c")])
+def test_names_duckdb_takes_for_one_are_duplicates(first: str, second: str) -> None:
+    """Names differing only in the case of A-Z clash, as they do in DuckDB."""
+    message = _load_error(f"""
+        - {{name: "{first}", kind: transform, sql: SELECT 1}}
+        - {{name: "{second}", kind: transform, sql: SELECT 2}}
+        """)
+    assert message.startswith(f"<string>:2: stage {second!r}: name: duplicate stage name {second!r}")
+
+
+def test_sql_naming_a_stage_in_another_case_waits_for_it() -> None:
+    """A transform naming ``ORDERS`` waits for stage ``orders``, but ``STRASSE``, ``Ä``, ``I`` wait for no stage."""
+    from ductflow_core.plan import dependencies
+
+    pipeline = Stages.load(
+        textwrap.dedent(
+            """
+            - {name: orders, kind: transform, sql: SELECT 1 AS x}
+            - {name: straße, kind: transform, sql: SELECT 1 AS x}
+            - {name: ä, kind: transform, sql: SELECT 1 AS x}
+            - {name: ı, kind: transform, sql: SELECT 1 AS x}
+            - {name: other, kind: transform, sql: SELECT 1 AS y}
+            - {name: t, kind: transform, sql: "SELECT * FROM ORDERS, STRASSE, Ä, I"}
+            """
+        )
+    )
+    assert dependencies(pipeline)["t"] == {"orders"}
