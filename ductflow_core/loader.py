@@ -100,6 +100,7 @@ def load_pipeline(path_or_text: str | Path, *, env: Mapping[str, str] | None = N
         lines=dict(doc.lines),
         secrets=frozenset(doc.secrets),
         secret_paths=frozenset(doc.secret_paths),
+        env_values={path: tuple(values) for path, values in doc.env_values.items()},
     )
     from .plan import check_references
 

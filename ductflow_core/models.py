@@ -163,6 +163,8 @@ class Stages:
     lines: dict[tuple[Any, ...], int] = attrs.field(factory=dict, eq=False, repr=False)
     secrets: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False)
     secret_paths: frozenset[tuple[Any, ...]] = attrs.field(default=frozenset(), eq=False, repr=False)
+    #: Per path, the pieces of its value that came from ``${VAR}``: error messages mask them (where.mask_env).
+    env_values: dict[tuple[Any, ...], tuple[str, ...]] = attrs.field(factory=dict, eq=False, repr=False)
 
     @classmethod
     def load(cls, path_or_text: str | Path, *, env: dict[str, str] | None = None) -> Stages:
@@ -203,4 +205,4 @@ class Stages:
 
         path = ("stages", self.index(name), *keys)
         label = lambda i: f"stage {self.stages[i].name!r}"  # noqa: E731
-        return format_error(self.source, self.lines, self.secret_paths, label, path, message)
+        return format_error(self.source, self.lines, self.secret_paths, label, path, message, self.env_values)

@@ -116,3 +116,12 @@ def test_mask_secrets_masks_short_ones_only_as_words() -> None:
     """A short secret is masked as a whole word, never inside another word; a long one anywhere."""
     assert mask_secrets("stage 'ab' and abc, ab.", ["ab"]) == "stage '***' and abc, ***."
     assert mask_secrets("xx-secret-yy", ["secret"]) == "xx-***-yy"
+
+
+def test_error_after_loading_masks_a_short_env_value(cli: Cli, tmp_path: Path) -> None:
+    """An unknown connection locator from a short ``${K}``, found after loading, is shown as ``'***'``."""
+    write(tmp_path, "- name: a\n  kind: tap\n  connection:\n    kind: ${K}\n")
+    proc = cli("validate", "pipeline.yaml", env={"K": "zq"})
+    assert proc.returncode == 2
+    assert "connection.kind: unknown locator '***'" in proc.stderr
+    assert "zq" not in proc.stderr
