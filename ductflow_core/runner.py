@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import plan
-from .errors import StageFailed
+from .errors import ConnectorError, StageFailed
 from .models import Stage, Stages
 from .resolve import Resolved
 from .sqlnames import quote_ident
@@ -143,6 +143,11 @@ async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exa
             # Taken as success, it would report a stage that never finished and leave its readers waiting.
             cause = RuntimeError("cancelled from inside the stage (it awaited a future someone else cancelled)")
             raise StageFailed(name, run.where(stage), cause, pipeline.location(name)) from exc
+        except SystemExit as exc:
+            # sys.exit() in a connection (on the loop, in init(), or in a function it ran on a worker thread)
+            # is a failing stage: left to propagate, asyncio would end the whole run with its code and no error.
+            cause = ConnectorError(f"the connection called {_exit_call(exc)}")
+            raise StageFailed(name, run.where(stage), cause, pipeline.location(name)) from exc
         except Exception as exc:
             raise StageFailed(name, run.where(stage), exc, pipeline.location(name)) from exc
         results.append(result)
@@ -161,6 +166,14 @@ async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exa
         await _cancel_all(tasks, run.database)
         run.hooks.run_end(pipeline, results, error)
     return results
+
+
+def _exit_call(exc: SystemExit) -> str:
+    code = exc.code
+    if code is None or isinstance(code, int):
+        return f"sys.exit({'' if code is None else code})"
+    text = str(code).strip().splitlines()
+    return f"sys.exit() with the message {text[0][:80]!r}" if text else "sys.exit()"
 
 
 async def _first_failure(tasks: Sequence[asyncio.Future[Any]]) -> None:

@@ -233,3 +233,19 @@ class CsvFile(Connection):
     async def sink(self, from_name: str) -> None:
         path = str(Path(self.base_dir, self.path))
         await self.c.sql(f"COPY {self.c.quote(from_name)} TO {quote_literal(path)} (HEADER)")
+
+
+class Exits(Connection):
+    """Calls ``sys.exit(code)`` from the tap on the event loop, from ``init()``, or in a function run by ``c.run``."""
+
+    where: Literal["loop", "init", "thread"] = "loop"
+    code: int = 3
+
+    def init(self) -> None:
+        if self.where == "init":
+            sys.exit(self.code)
+
+    async def tap(self, query: str | None = None) -> None:
+        if self.where == "thread":
+            await self.c.run(sys.exit, self.code)
+        sys.exit(self.code)
