@@ -7,6 +7,7 @@ Every error names the file, the line, the stage and the key path inside it:
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,12 @@ def _normalise_top(doc: yamlsource.Document, ctx: _Context) -> dict[str, Any]:
     return data
 
 
+#: Unicode categories a stage name may not use: controls, line and paragraph separators, lone surrogates.
+_UNPRINTABLE = frozenset({"Cc", "Zl", "Zp", "Cs"})
+#: Characters that reorder the text around them when printed (embeddings, overrides, isolates).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _stage(ctx: _Context, raw: Any, index: int) -> Stage:
     path: Path_ = ("stages", index)
     if not isinstance(raw, dict):
@@ -148,8 +155,9 @@ def _stage(ctx: _Context, raw: Any, index: int) -> Stage:
         raise ctx.error(path, "missing key 'name'")
     if not isinstance(raw["name"], str) or not raw["name"]:
         raise ctx.error((*path, "name"), f"expected a non-empty string, got {_convert.describe_value(raw['name'])}")
-    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in raw["name"]):
-        # A table name DuckDB would keep, but no progress line, error or `show:` could print it as one line.
+    if any(unicodedata.category(c) in _UNPRINTABLE or c in _BIDI_CONTROLS for c in raw["name"]):
+        # A table name DuckDB would keep, but no progress line, error or `show:` could print it as one line
+        # that reads as what it is (a line break, or text turned around by a bidi control, hides its meaning).
         raise ctx.error((*path, "name"), "a stage name cannot hold control characters (NUL, newline, tab, ...)")
     if "kind" not in raw:
         raise ctx.error(path, f"missing key 'kind' (one of {', '.join(STAGE_CLASSES)})")

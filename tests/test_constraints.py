@@ -214,7 +214,9 @@ def test_stage_values_at_their_bounds_load() -> None:
     assert shows == [10000, 10, 0]
 
 
-@pytest.mark.parametrize("name", ["a\\0b", "a\\nb", "tab\\there", "bell\\a", "del\\x7f", "c1\\x85"])
+@pytest.mark.parametrize(
+    "name", ["a\\0b", "a\\nb", "tab\\there", "bell\\a", "del\\x7f", "c1\\x85", "ls\\u2028x", "rtl\\u202eabc"]
+)
 def test_control_characters_in_a_stage_name_are_refused(name: str) -> None:
     """A stage name with a control character fails at the name's line."""
     message = _load_error(f"""
