@@ -49,6 +49,8 @@ async def types_of(db: StageDatabase, table: str) -> dict[str, str]:
     return {field.name: field.type for field in fields}
 
 
-def siblings(folder: Path) -> list[str]:
-    """Names in ``folder``, hidden ones included, sorted."""
+def siblings(folder: Path, missing_ok: bool = False) -> list[str]:
+    """Names in ``folder``, hidden ones included, sorted; with ``missing_ok`` a missing folder has none."""
+    if missing_ok and not folder.exists():
+        return []
     return sorted(entry.name for entry in folder.iterdir())

@@ -77,22 +77,25 @@ async def test_partitioned_sink_swaps_the_whole_folder(db, tmp_path: Path) -> No
     await db.execute("CREATE TABLE narrow AS SELECT i, i % 2 AS part FROM range(8) t(i)")
     await make(FORMATS["parquet"], db, path=str(target), partition_by=["part"]).sink("wide")
     await make(FORMATS["parquet"], db, path=str(target), partition_by=["part"]).sink("narrow")
-    assert siblings(target) == ["part=0", "part=1"]
+    assert siblings(target) == [".ductflow-sink", "part=0", "part=1"]
     assert siblings(tmp_path) == ["parts"]
     await make(FORMATS["parquet"], db, name="back", path=str(target)).tap()
     assert await rows(db, "SELECT i, part FROM back ORDER BY i") == await rows(db, "SELECT * FROM narrow ORDER BY i")
 
 
-async def test_sink_can_switch_between_file_and_folder(db, tmp_path: Path) -> None:
-    """A path that held a partitioned folder can take a single file, and the other way round."""
-    target = tmp_path / "out"
+async def test_sink_never_switches_between_file_and_folder(db, tmp_path: Path) -> None:
+    """A single-file sink onto a partitioned sink's folder, or a partitioned one onto a file, is refused; both stay."""
+    folder, file = tmp_path / "parts", tmp_path / "one.csv"
     await db.execute("CREATE TABLE t AS SELECT i, i % 2 AS part FROM range(4) t(i)")
-    await make(FORMATS["csv"], db, path=str(target), partition_by=["part"]).sink("t")
-    await make(FORMATS["csv"], db, path=str(target)).sink("t")
-    assert target.is_file()
-    await make(FORMATS["csv"], db, path=str(target), partition_by=["part"]).sink("t")
-    assert target.is_dir()
-    assert siblings(tmp_path) == ["out"]
+    await make(FORMATS["csv"], db, path=str(folder), partition_by=["part"]).sink("t")
+    await make(FORMATS["csv"], db, path=str(file)).sink("t")
+    before = digest(folder) | digest(file)
+    with pytest.raises(ConnectorError, match=r"is a folder; a sink without partition_by writes one file"):
+        await make(FORMATS["csv"], db, path=str(folder)).sink("t")
+    with pytest.raises(ConnectorError, match=r"is a file; a partitioned sink writes a folder"):
+        await make(FORMATS["csv"], db, path=str(file), partition_by=["part"]).sink("t")
+    assert digest(folder) | digest(file) == before
+    assert siblings(tmp_path) == ["one.csv", "parts"]
 
 
 async def test_missing_parent_folders_are_created(db, tmp_path: Path) -> None:
@@ -122,7 +125,7 @@ async def test_cancelled_sink_leaves_no_temp_and_the_old_file(db, tmp_path: Path
     target.write_text("i\n1\n")
     await db.execute("CREATE VIEW endless AS SELECT i, repeat('x', 50) AS pad FROM range(1000000000) t(i)")
     task = asyncio.create_task(make(FORMATS["csv"], db, path=str(target)).sink("endless"))
-    while not any(name.startswith(".big.csv.tmp-") for name in siblings(tmp_path)):
+    while not any(name.endswith(".tmp") for name in siblings(tmp_path / ".ductflow-tmp", missing_ok=True)):
         assert not task.done(), "the sink ended before it started writing"
         await asyncio.sleep(0.01)
     task.cancel()

@@ -130,7 +130,7 @@ async def test_partition_by_writes_a_hive_folder_that_reads_back(db, orders, tmp
     """``partition_by`` writes one ``column=value`` folder per value; tapping the folder brings the rows back."""
     target = tmp_path / "out" / "orders"
     await make(cls, db, path=str(target), partition_by=["region"]).sink("orders")
-    assert sorted(p.name for p in target.iterdir()) == ["region=north", "region=south"]
+    assert sorted(p.name for p in target.iterdir()) == [".ductflow-sink", "region=north", "region=south"]
     # A hidden file, like a crashed sink's temporary one, is not part of the folder's data.
     (target / "region=north" / f".data.{cls.FORMAT}.tmp-0000").write_bytes(b"garbage")
     await make(cls, db, name="back", path=str(target)).tap()

@@ -38,7 +38,7 @@ async def test_hostile_stage_and_table_names_are_quoted(db, tmp_path: Path) -> N
     await make(FORMATS["parquet"], db, path=str(target), partition_by=["part; x"]).sink('we"ird; table')
     # DuckDB percent-encodes column names in hive folder names, and reads them back encoded.
     encoded = quote("part; x")
-    assert siblings(target) == [f"{encoded}=2"]
+    assert siblings(target) == [".ductflow-sink", f"{encoded}=2"]
     await make(FORMATS["parquet"], db, name='back"; DROP TABLE x; --', path=str(target)).tap()
     assert await rows(db, f'SELECT "co""l", "{encoded}" FROM "back""; DROP TABLE x; --"') == [(1, 2)]
 

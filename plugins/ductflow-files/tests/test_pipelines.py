@@ -100,7 +100,12 @@ def test_cli_runs_a_pipeline_from_another_folder(project: Path, tmp_path: Path) 
         ("CY", "7.00", 1),
     ]
     folder = project / "out" / "by_customer"
-    assert sorted(p.name for p in folder.iterdir()) == ["customer=ANN", "customer=BOB", "customer=CY"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".ductflow-sink",
+        "customer=ANN",
+        "customer=BOB",
+        "customer=CY",
+    ]
     assert read(f"SELECT list_sort(list(id)) FROM read_json({quote_literal(str(folder / '**' / '*.json'))})") == [
         ([1, 3, 4, 5],)
     ]

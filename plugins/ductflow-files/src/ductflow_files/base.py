@@ -6,17 +6,29 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ductflow_core.connection import Connection
 from ductflow_core.engine import engine
-from ductflow_core.errors import ConnectorError
+from ductflow_core.errors import ConnectorError, ParamError
 from ductflow_core.models import Field
+from ductflow_core.params import Role
 from ductflow_core.sqlnames import quote_ident, quote_literal
+from ductflow_core.sqlscan import without_trailing_semicolons
 
-from .atomic import remove, sibling, swap_into_place
-from .paths import is_glob, resolve
-from .sqltext import copy_statement, first_line, reader_call, strip_statement
+from .atomic import (
+    TEMP_FOLDER,
+    Refused,
+    clean_stale,
+    is_empty_folder,
+    kind_of,
+    made_by_a_sink,
+    put_file,
+    put_folder,
+    staging,
+)
+from .paths import fixed_folder, is_glob, names_folder, real_target, resolve
+from .sqltext import copy_statement, duckdb_reason, first_line, reader_call
 
 if TYPE_CHECKING:
     from ductflow_core.db import StageDatabase
@@ -90,8 +102,19 @@ class FileConnection(Connection):
         return bool(rows and rows[0][0])
 
     async def _require_files(self) -> tuple[str, bool]:
+        """What to read, once the run's sandbox allowed it: the file, or the folder and every file matched."""
         pattern, literal = self._read_target()
-        if await self._matches(pattern, literal):
+        if literal:
+            self._db.check_path(pattern)
+            found = os.path.isfile(pattern)
+        else:
+            self._db.check_path(fixed_folder(Path(pattern)))
+            files = await self._db.fetchall(f"SELECT file FROM glob({quote_literal(pattern)})")
+            for (file,) in files:
+                # A match may be a symlink leading out of the sandbox.
+                self._db.check_path(str(file))
+            found = bool(files)
+        if found:
             return pattern, literal
         where = "" if pattern == self.path else f" (looked for {pattern})"
         if literal:
@@ -170,10 +193,13 @@ class FileConnection(Connection):
             # A view is bound again by every stage stacked on it, and with it the reader.
             options = await self.view_reader_options(pattern, literal, options)
         source = reader_call(self.READER, pattern, options)
-        if query is None or not query.strip():
+        query = without_trailing_semicolons(query or "").strip()
+        if not query:
             body = f"SELECT * FROM {source}"
         else:
-            body = f"WITH source AS (SELECT * FROM {source}) SELECT * FROM ({strip_statement(query)})"
+            await self._db.require_query(query, f"the query of tap {self.name!r}")
+            # On lines of its own, so a trailing ``-- comment`` in it cannot swallow the closing parenthesis.
+            body = f"WITH source AS (SELECT * FROM {source}) SELECT * FROM (\n{query}\n)"
         create = f"CREATE OR REPLACE {kind} {quote_ident(self.name)} AS {body}"
         try:
             try:
@@ -190,29 +216,62 @@ class FileConnection(Connection):
             raise ConnectorError(f"cannot read {self.path!r}: {first_line(exc)}") from exc
 
     async def sink(self, from_name: str) -> None:
-        """Write table ``from_name`` to ``path``: into a hidden sibling first, renamed into place on success."""
+        """Write table ``from_name`` to ``path``: into the folder's temporary area first, renamed into place on success.
+
+        Only a file, or a folder a partitioned sink made (or an empty one), is ever replaced; see
+        :func:`sink_target_problem`.
+        """
         duck = engine()
 
         self._check_role("sink")
-        if is_glob(self.path):
-            raise ConnectorError(f"cannot write to {self.path!r}: a sink path cannot be a pattern")
-        target = self.location
+        problem = sink_target_problem(self.params, getattr(self, "base_dir", None))
+        if problem is not None:
+            raise ConnectorError(problem[1])
+        target = real_target(self.location)
+        self._db.check_path(target, write=True)
         if not self.overwrite and os.path.lexists(target):
             raise ConnectorError(f"{self.path!r} exists and overwrite is false")
-        staged = sibling(target, "tmp")
-        statement = copy_statement(from_name, str(staged), self.writer_options(target), self.partition_by)
+        select = await self.exact_select(from_name)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            await self._db.execute(statement)
-            await self._db.run(swap_into_place, staged, target)
+            await self._db.run(_prepare_folder, target.parent)
+            with staging(target.parent) as staged:
+                options = self.writer_options(target)
+                await self._db.execute(copy_statement(select, str(staged.temp), options, self.partition_by))
+                if self.partition_by:
+                    await self._db.run(put_folder, staged.temp, target, staged.aside)
+                else:
+                    await self._db.run(put_file, staged.temp, target)
         except duck.Error as exc:
-            raise ConnectorError(f"cannot write {self.path!r}: {first_line(exc)}") from exc
+            raise ConnectorError(f"cannot write {self.path!r}: {duckdb_reason(exc)}") from exc
+        except Refused as exc:
+            raise ConnectorError(f"cannot write {self.path!r}: {exc}; left as it is") from exc
         except OSError as exc:
-            reason = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
-            raise ConnectorError(f"cannot write {self.path!r}: {reason}") from exc
-        finally:
-            # Also on cancellation: the facade waits for DuckDB to stop before the error reaches here.
-            remove(staged)
+            raise ConnectorError(f"cannot write {self.path!r}: {_os_reason(exc, target)}") from exc
+
+    async def exact_select(self, from_name: str) -> str:
+        """The query a sink writes; the base writes ``SELECT * FROM from_name``, formats override it per type."""
+        return f"SELECT * FROM {quote_ident(from_name)}"
+
+    # -- load-time checks -------------------------------------------------------------------------------
+
+    @classmethod
+    def check_stage(cls, params: dict[str, Any], *, role: Role, base_dir: Path) -> None:
+        """Refuse at load a sink onto a pattern or onto what it must not replace (:func:`sink_target_problem`)."""
+        if role == "sink":
+            problem = sink_target_problem(params, base_dir)
+            if problem is not None:
+                raise ParamError(*problem)
+
+    @classmethod
+    def resources(cls, params: dict[str, Any], *, role: Role, base_dir: Path) -> list[str]:
+        """The real path a tap reads (for a glob, the folder of its fixed part) or a sink writes."""
+        path = params.get("path")
+        if not isinstance(path, str) or not path:
+            return []
+        location = resolve(path, base_dir)
+        if is_glob(path):
+            return [os.path.realpath(fixed_folder(location))] if role == "tap" else []
+        return [os.path.realpath(location)]
 
     async def show_schema(self) -> list[Field]:
         """The tapped table's fields once it exists; else those of the file(s) at ``path``; else the core's default."""
@@ -231,3 +290,61 @@ class FileConnection(Connection):
                 raise ConnectorError(f"cannot read {self.path!r}: {first_line(exc)}") from exc
             return [Field(name=row[0], type=row[1], nullable=row[2] != "NO") for row in rows]
         return await super().show_schema()
+
+
+def sink_target_problem(params: Mapping[str, Any], base_dir: Path | None) -> tuple[str, str] | None:
+    """Why a sink with ``params`` must not write, as ``(param, message)``; ``None`` when it may.
+
+    The one rule that keeps a sink from deleting what is not its own. A sink without ``partition_by`` writes
+    one file: what is at its path must be a regular file or nothing (never a folder, a device, a FIFO, a
+    socket or a symlink), and a path ending in ``/`` names a folder. A partitioned sink writes a folder: what
+    is at its path must be a folder a sink made (it holds the marker, see :mod:`.atomic`), an empty folder, or
+    nothing.
+    """
+    path = params.get("path")
+    if not isinstance(path, str) or not path:
+        return None
+    if is_glob(path):
+        return "path", f"cannot write to {path!r}: a sink path cannot be a pattern"
+    partitioned = bool(params.get("partition_by"))
+    if names_folder(path) and not partitioned:
+        return "path", (
+            f"{path!r} ends in '/', so names a folder; a sink without partition_by writes one file: "
+            "name the file, or set partition_by to write a folder"
+        )
+    target = real_target(resolve(path, base_dir))
+    found = "symbolic link" if os.path.islink(target) else kind_of(target)
+    if found is None:
+        return None
+    if not partitioned:
+        if found == "file":
+            return None
+        if found == "folder":
+            return "path", (
+                f"{path!r} is a folder; a sink without partition_by writes one file and never replaces a folder: "
+                "name a file, or set partition_by"
+            )
+        return "path", f"{path!r} is a {found}; a sink writes only regular files, and never replaces a {found}"
+    if found == "folder" and (made_by_a_sink(target) or is_empty_folder(target)):
+        return None
+    if found == "folder":
+        return "path", (
+            f"{path!r} is a folder that a sink did not make and that is not empty; a partitioned sink replaces "
+            "only an empty folder or one it wrote before: choose another path, or empty it"
+        )
+    return "path", f"{path!r} is a {found}; a partitioned sink writes a folder and never replaces a {found}"
+
+
+def _prepare_folder(folder: Path) -> None:
+    """Create the target's folder and delete what killed writes into it left behind."""
+    folder.mkdir(parents=True, exist_ok=True)
+    clean_stale(folder)
+
+
+def _os_reason(exc: OSError, target: Path) -> str:
+    """An OS error as one line: its reason, and the path it names unless that is the sink's own temporary one."""
+    reason = exc.strerror or str(exc)
+    name = os.fsdecode(exc.filename) if exc.filename is not None else ""
+    if not name or TEMP_FOLDER in Path(name).parts or name == str(target):
+        return reason
+    return f"{reason}: {name}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 #: Characters DuckDB's readers expand; a path holding one is a pattern, not a name.
@@ -23,3 +24,27 @@ def resolve(path: str, base_dir: Path | None) -> Path:
     if expanded.is_absolute():
         return expanded
     return (base_dir or Path.cwd()).resolve() / expanded
+
+
+def names_folder(path: str) -> bool:
+    """Whether ``path`` is written as a folder: it ends in ``/``."""
+    return path.endswith("/")
+
+
+def fixed_folder(pattern: Path) -> Path:
+    """The folder a glob pattern's fixed part names: the parts before the first one with a glob character."""
+    fixed: list[str] = []
+    for part in pattern.parts[:-1]:
+        if is_glob(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(pattern.anchor or ".")
+
+
+def real_target(location: Path) -> Path:
+    """A sink's target: its folder with every symlink resolved, and its own name as written.
+
+    The last part is not resolved: a sink replaces what is at its path, and a symlink there is refused
+    rather than followed to wherever it leads.
+    """
+    return Path(os.path.realpath(location.parent)) / location.name

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
 from collections.abc import Mapping, Sequence
 
 from ductflow_core.sqlnames import quote_ident, quote_literal
@@ -36,21 +39,16 @@ def reader_call(function: str, path: str, options: Mapping[str, object]) -> str:
 
 
 def copy_statement(
-    table: str,
+    select: str,
     target: str,
     options: Mapping[str, object],
     partition_by: Sequence[str] | None = None,
 ) -> str:
-    """A ``COPY (SELECT * FROM table) TO target (...)`` statement; option keys come from code."""
+    """A ``COPY (select) TO target (...)`` statement; ``select`` and option keys come from code."""
     parts = [f"{key} {sql_value(value)}" for key, value in options.items()]
     if partition_by:
         parts.append("PARTITION_BY (" + ", ".join(quote_ident(column) for column in partition_by) + ")")
-    return f"COPY (SELECT * FROM {quote_ident(table)}) TO {quote_literal(target)} ({', '.join(parts)})"
-
-
-def strip_statement(query: str) -> str:
-    """``query`` without the trailing semicolons and blanks that would break it inside parentheses."""
-    return query.strip().rstrip(";").rstrip()
+    return f"COPY ({select}) TO {quote_literal(target)} ({', '.join(parts)})"
 
 
 def first_line(exc: BaseException) -> str:
@@ -59,3 +57,28 @@ def first_line(exc: BaseException) -> str:
         if line.strip():
             return line.strip()
     return type(exc).__name__
+
+
+#: DuckDB puts the cause of an I/O error in a JSON object inside its message.
+_JSON_DETAIL = re.compile(r"\{\s*\"exception_type\".*\}")
+
+
+def duckdb_reason(exc: BaseException) -> str:
+    """DuckDB's error as one line for a user: an I/O error's JSON detail becomes its reason (``No space left...``).
+
+    DuckDB reports a failed write as ``IO Error: ... [offset=...]: {"exception_type": ..., "errno": "28"}``,
+    naming the temporary file; the reason the OS gave is the part that helps.
+    """
+    line = first_line(exc)
+    found = _JSON_DETAIL.search(line)
+    if found is None:
+        return line
+    try:
+        detail = json.loads(found.group())
+    except ValueError:
+        return line[: found.start()].rstrip(": ") or line
+    code = detail.get("errno") if isinstance(detail, dict) else None
+    if isinstance(code, (str, int)) and str(code).isdigit() and int(code) > 0:
+        return os.strerror(int(code))
+    message = detail.get("exception_message") if isinstance(detail, dict) else None
+    return str(message).splitlines()[0] if message else line[: found.start()].rstrip(": ")
