@@ -70,6 +70,10 @@ def resolve_connection(pipeline: Stages, stage: Stage, registry: Registry) -> Re
         param = getattr(exc, "param", None)
         key = ("connection", "params", param) if param else ("connection", "params")
         raise PipelineError(pipeline.error_text(stage.name, key, exc.message)) from None
+    except SystemExit as exc:
+        # Left to propagate, the class would end `ductflow validate` with a code of its choosing and no message.
+        message = f"{cls.__qualname__}'s load-time checks called sys.exit({exc.code if exc.code is not None else ''})"
+        raise PluginError(pipeline.error_text(stage.name, ("connection",), message)) from exc
     return Resolved(cls, params, spec, role, resources)
 
 

@@ -146,8 +146,8 @@ async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exa
         except SystemExit as exc:
             # sys.exit() in a connection (on the loop, in init(), or in a function it ran on a worker thread)
             # is a failing stage: left to propagate, asyncio would end the whole run with its code and no error.
-            cause = ConnectorError(f"the connection called {_exit_call(exc)}")
-            raise StageFailed(name, run.where(stage), cause, pipeline.location(name)) from exc
+            exited = ConnectorError(f"the connection called {_exit_call(exc)}")
+            raise StageFailed(name, run.where(stage), exited, pipeline.location(name)) from exc
         except Exception as exc:
             raise StageFailed(name, run.where(stage), exc, pipeline.location(name)) from exc
         results.append(result)

@@ -221,6 +221,8 @@ class CsvFile(Connection):
             raise ParamError("path", "is a folder; a sink writes one file")
         if params["path"] == "whole":
             raise ParamError(None, "these params cannot work together")
+        if params["path"] == "exit":
+            sys.exit(4)
 
     @classmethod
     def resources(cls, params: dict, *, role: str, base_dir: Path) -> list[str]:  # type: ignore[override]

@@ -116,3 +116,10 @@ def test_check_stage_sees_the_role(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_resource_overlap_rule(sink: str, tap: str, how: str | None) -> None:
     """Resources clash when equal or when one is a folder (``/``-separated prefix) of the other."""
     assert _relation(sink, tap) == how
+
+
+def test_sys_exit_in_check_stage_is_a_load_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A class whose check_stage calls sys.exit(4) fails validation with exit 2 and one line, not with code 4."""
+    path = _pipeline(tmp_path, _csv("t", "tap", "exit"))
+    assert main(["validate", str(path)]) == 2
+    assert _errors(capsys) == [f"error: {path}:3: stage 't': connection: CsvFile's load-time checks called sys.exit(4)"]
