@@ -43,6 +43,8 @@ _WRITES: dict[str, str] = {
     # The sink sends a uuid as its 16 raw bytes, which is uuid's binary form; json's binary form is its text;
     # jsonb's is a version byte and the text, which pgpq writes when asked for Jsonb (see encoder_for).
     "uuid": "Bytea",
+    # An interval goes as the 16 bytes of its binary form (see types._interval_as_pg_binary).
+    "interval": "Bytea",
     "json": "Text",
     "jsonb": "Jsonb",
 }

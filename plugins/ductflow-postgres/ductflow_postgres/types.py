@@ -77,6 +77,11 @@ _DUCK_TO_PG: dict[str, str] = {
     "TIMESTAMP_MS": "timestamp",
     "TIMESTAMP_NS": "timestamp",
     "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "TIME_NS": "time",
+    "TIME WITH TIME ZONE": "timetz",
+    "BIT": "bit varying",
+    "BIGNUM": "numeric",
+    "VARINT": "numeric",
     "INTERVAL": "interval",
     "BLOB": "bytea",
     "UUID": "uuid",
@@ -434,16 +439,24 @@ def _plan(name: str, duck_type: str, col: PgColumn) -> ColumnPlan:
         elif _DECIMAL.match(duck_type.upper().removesuffix("[]")):
             direct = duck_type.upper().removesuffix("[]")
     relabel = _RELABEL.get(col.base)
-    if direct is None or (col.is_array and relabel is not None):
+    source = duck_type.upper()
+    # An interval array goes as text: the writers' Arrow form of an interval counts nanoseconds in 64 bits, which
+    # DuckDB fills by wrapping around beyond about ±2,562,047 hours (a scalar goes as its binary form instead).
+    if direct is None or (col.is_array and (relabel is not None or col.base == "interval")):
         wire = "text[]" if col.is_array else "text"
-        return ColumnPlan(name, f"CAST({q} AS VARCHAR{'[]' if col.is_array else ''}) AS {q}", wire, staged=True)
+        text = f"CAST({q} AS VARCHAR{'[]' if col.is_array else ''})"
+        expr = _checked(name, q, source, "VARCHAR[]" if col.is_array else "VARCHAR", text, col)
+        return ColumnPlan(name, f"{expr} AS {q}", wire, staged=True)
+    duck = direct + ("[]" if col.is_array else "")
     if relabel == "uuid":
         # 16 raw bytes per value: the layout of Arrow's uuid extension type.
-        expr = f"unhex(replace(CAST(CAST({q} AS UUID) AS VARCHAR), '-', '')) AS {q}"
+        uuid = _checked(name, q, source, "UUID", f"CAST({q} AS UUID)", col)
+        expr = f"unhex(replace(CAST({uuid} AS VARCHAR), '-', '')) AS {q}"
         return ColumnPlan(name, expr, col.sql_type, staged=False, relabel="uuid")
-    duck = direct + ("[]" if col.is_array else "")
-    zoned = _across_zones(q, duck_type.upper(), direct) if not col.is_array else None
-    expr = zoned if zoned is not None else f"CAST({q} AS {duck})"
+    zoned = _across_zones(q, source, direct) if not col.is_array else None
+    expr = _checked(name, q, source, duck, zoned if zoned is not None else f"CAST({q} AS {duck})", col)
+    if direct == "INTERVAL":
+        return ColumnPlan(name, f"{_interval_as_pg_binary(expr)} AS {q}", col.sql_type, staged=False)
     if direct in _HAS_INFINITIES and not col.is_array:
         return ColumnPlan(name, f"{_as_pg_binary(name, expr, direct)} AS {q}", col.sql_type, staged=False)
     if direct in _HAS_INFINITIES:
@@ -456,6 +469,143 @@ def _plan(name: str, duck_type: str, col: PgColumn) -> ColumnPlan:
         )
         expr = f"CASE WHEN isinf(list_max({expr})) OR isinf(list_min({expr})) THEN error({message}) ELSE {expr} END"
     return ColumnPlan(name, f"{expr} AS {q}", col.sql_type, staged=False, relabel=relabel)
+
+
+def _interval_as_pg_binary(value: str) -> str:
+    """A DuckDB INTERVAL ``value`` as the 16 bytes of PostgreSQL's binary interval: microseconds, days, months.
+
+    Both writers would otherwise pass it through Arrow's month-day-nanosecond form, whose 64-bit nanoseconds DuckDB
+    fills by wrapping around beyond about ±2,562,047 hours: a silently different interval. A scalar's bytes carry no
+    type label, so either writer sends these as bytea and the server reads them as the interval column's own.
+    """
+    months = f"(datepart('year', {value}) * 12 + datepart('month', {value}))"
+    days = f"datepart('day', {value})"
+    micros = f"epoch_us({value} - to_months(CAST({months} AS INTEGER)) - to_days(CAST({days} AS INTEGER)))"
+    # hex() widens to 64 bits, so a negative int32 has 16 digits: its last 8 are its own.
+    return (
+        f"unhex(lpad(hex(CAST({micros} AS BIGINT)), 16, '0') || right(lpad(hex(CAST({days} AS INTEGER)), 16, '0'), 8)"
+        f" || right(lpad(hex(CAST({months} AS INTEGER)), 16, '0'), 8))"
+    )
+
+
+# Integer types by the values they hold, for casts that cannot change a value and so need no check.
+_INT_RANGES: dict[str, tuple[int, int]] = {
+    "TINYINT": (-(2**7), 2**7 - 1),
+    "UTINYINT": (0, 2**8 - 1),
+    "SMALLINT": (-(2**15), 2**15 - 1),
+    "USMALLINT": (0, 2**16 - 1),
+    "INTEGER": (-(2**31), 2**31 - 1),
+    "UINTEGER": (0, 2**32 - 1),
+    "BIGINT": (-(2**63), 2**63 - 1),
+    "UBIGINT": (0, 2**64 - 1),
+    "HUGEINT": (-(2**127), 2**127 - 1),
+    "UHUGEINT": (0, 2**128 - 1),
+}
+# Pairs of (source, target) DuckDB types where every value of the source is one of the target, exactly.
+_WIDENINGS = {
+    ("FLOAT", "DOUBLE"),
+    ("DATE", "TIMESTAMP"),
+    ("DATE", "TIMESTAMPTZ"),
+    ("TIMESTAMP_S", "TIMESTAMP"),
+    ("TIMESTAMP_MS", "TIMESTAMP"),
+    ("TIMESTAMP_S", "TIMESTAMPTZ"),
+    ("TIMESTAMP_MS", "TIMESTAMPTZ"),
+    ("TIMESTAMP", "TIMESTAMPTZ"),
+    ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP"),
+    ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"),
+    ("ENUM", "VARCHAR"),
+    ("JSON", "VARCHAR"),
+}
+_TEXTUAL = ("VARCHAR", "JSON")
+
+
+def _lossless(source: str, target: str) -> bool:
+    """Whether casting DuckDB type ``source`` to ``target`` keeps every value exactly (by type, not by value)."""
+    if source == target or (source.split("(")[0], target) in _WIDENINGS or target == "VARCHAR":
+        return True
+    if source in _INT_RANGES:
+        low, high = _INT_RANGES[source]
+        if target in _INT_RANGES:
+            return _INT_RANGES[target][0] <= low and high <= _INT_RANGES[target][1]
+        if target in ("FLOAT", "DOUBLE"):
+            return max(-low, high) <= 2 ** (24 if target == "FLOAT" else 53)
+        decimal = _DECIMAL.match(target)
+        if decimal is None:
+            return False
+        return len(str(max(-low, high))) <= int(decimal.group(1)) - int(decimal.group(2))
+    wide, narrow = _DECIMAL.match(target), _DECIMAL.match(source)
+    if wide and narrow:
+        (p1, s1), (p2, s2) = (int(narrow.group(1)), int(narrow.group(2))), (int(wide.group(1)), int(wide.group(2)))
+        return s2 >= s1 and p2 - s2 >= p1 - s1
+    return False
+
+
+def _shown(value: str) -> str:
+    """DuckDB expression rendering ``value`` for a one-line message: NUL and line breaks escaped, long text cut."""
+    text = f"CAST({value} AS VARCHAR)"
+    return f"left(replace(replace(replace({text}, chr(0), '\\0'), chr(10), '\\n'), chr(13), '\\r'), 200)"
+
+
+def _checked(name: str, q: str, source: str, target: str, expr: str, col: PgColumn) -> str:
+    """``expr`` (``q`` of DuckDB type ``source`` cast towards ``target``), stopping the sink on a value it changes.
+
+    The one rule of writing: a value reaches PostgreSQL exactly, or the sink stops naming the column and the value.
+    A cast that can lose (a narrower or rounder type; nanoseconds; a NaN into a decimal) is checked by casting
+    back; text that will not parse is caught before DuckDB's own message, which names no column; strings with a
+    NUL character, which PostgreSQL's text cannot hold, are refused; numerics PostgreSQL itself casts from text
+    are checked against the target's scale. Casts that cannot lose, by type, cost nothing.
+    """
+    is_list = source.endswith("[]") and target.endswith("[]")
+    src, tgt = source.removesuffix("[]"), target.removesuffix("[]")
+    conditions: list[tuple[str, str]] = []
+    if src in _TEXTUAL and tgt != "BLOB":
+        nul = "strpos({}, chr(0)) > 0"
+        has_nul = f"list_bool_or(list_transform({q}, lambda x: {nul.format('x')}))" if is_list else nul.format(q)
+        conditions.append((has_nul, "a string with a NUL character, which PostgreSQL's text cannot hold"))
+    loss = _loss(q, src, tgt, is_list, col)
+    if loss is not None:
+        conditions.append((loss, f"a value its PostgreSQL type {col.sql_type} cannot hold exactly"))
+    if not conditions:
+        return expr
+    branches = " ".join(
+        f"WHEN {condition} THEN error({quote_literal(f'column {name!r} holds ')} || {_shown(q)} || "
+        f"{quote_literal(f': {what}; convert it in a transform')})"
+        for condition, what in conditions
+    )
+    return f"(CASE {branches} ELSE {expr} END)"
+
+
+def _loss(q: str, src: str, tgt: str, is_list: bool, col: PgColumn) -> str | None:
+    """A DuckDB condition true when casting ``q`` (type ``src``) to ``tgt`` would change it; ``None`` if it cannot."""
+    numeric = _PG_NUMERIC.match(col.sql_type)
+    if numeric and not is_list and _fitting_decimal(int(numeric.group(1)), int(numeric.group(2))) is None:
+        # DuckDB has no DECIMAL of this precision or scale: PostgreSQL applies the typmod itself, rounding.
+        return _numeric_text_loss(q, src, int(numeric.group(1)), int(numeric.group(2)))
+    if src in _TEXTUAL and tgt != "VARCHAR":
+        # Text is parsed, not converted: '007' is 7. What will not parse is the loss.
+        suffix = "[]" if is_list else ""
+        return f"({q} IS NOT NULL AND TRY_CAST({q} AS {tgt}{suffix}) IS NULL)"
+    # Across zones (see _across_zones) the cast goes through the UTC wall clock: check that step.
+    value, through = q, src
+    if tgt == "TIMESTAMPTZ" and src != "TIMESTAMP WITH TIME ZONE" and not is_list:
+        tgt = "TIMESTAMP"
+    elif src == "TIMESTAMP WITH TIME ZONE" and tgt == "DATE" and not is_list:
+        value, through = f"timezone('UTC', {q})", "TIMESTAMP"
+    if _lossless(through, tgt) or through.startswith(("STRUCT", "MAP", "UNION")):
+        return None
+    suffix = "[]" if is_list else ""
+    back = f"TRY_CAST(TRY_CAST({value} AS {tgt}{suffix}) AS {through}{suffix})"
+    return f"({value} IS NOT NULL AND {back} IS DISTINCT FROM {value})"
+
+
+def _numeric_text_loss(q: str, src: str, precision: int, scale: int) -> str | None:
+    """For a numeric(p,s) column DuckDB's DECIMAL cannot be (p > 38, s < 0), a value PostgreSQL would round."""
+    if not (src in _INT_RANGES or src in ("FLOAT", "DOUBLE") or _DECIMAL.match(src)):
+        return None
+    checks = [f"round({q}, {scale}) <> {q}", f"abs(CAST({q} AS DOUBLE)) >= 1e{precision - scale}"]
+    if src in ("FLOAT", "DOUBLE"):
+        checks.append(f"isinf({q})")
+    return f"({q} IS NOT NULL AND ({' OR '.join(checks)}))"
 
 
 def _as_pg_binary(name: str, value: str, duck: str) -> str:

@@ -2,7 +2,8 @@
 
 Usage: python sink_child.py DSN TABLE MODE ROWS [REPLACE_STRATEGY [EXTRA_COLUMNS]]
 
-EXTRA_COLUMNS are DuckDB select items added to the generated ``id`` and ``label`` (``INTERVAL 1 DAY AS u``).
+EXTRA_COLUMNS are DuckDB select items added to the generated ``id`` and ``label``
+(``[TIMESTAMPTZ '2024-01-01 00:00+00'] AS u``).
 The kill tests stop it half-way; the import test reads the last line, ``adbc_driver_postgresql`` if imported.
 """
 

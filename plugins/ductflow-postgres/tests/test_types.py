@@ -359,12 +359,16 @@ async def test_one_dimensional_arrays_arrive_beside_no_extra_column(make, db, pg
 
 
 async def test_times_cross_zones_as_utc_whatever_duckdbs_zone(make, db, pg_dsn):
-    """Wall-clock and zoned times written into the other kind are read as UTC, not in DuckDB's local zone."""
+    """Wall-clock and zoned times written into the other kind are read as UTC, not in DuckDB's local zone.
+
+    The date is midnight in UTC (a time of day would not fit a date; see test_exact_sink) and the day before in
+    DuckDB's zone.
+    """
     execute(pg_dsn, "CREATE TABLE zoned (a timestamptz, b timestamp, c date)")
     await db.execute("SET TimeZone = 'America/Los_Angeles'")
     await db.execute(
         "CREATE TABLE src_z AS SELECT TIMESTAMP '2024-06-01 12:00' AS a, "
-        "TIMESTAMPTZ '2024-06-01 12:00+00' AS b, TIMESTAMPTZ '2024-06-02 03:00+00' AS c"
+        "TIMESTAMPTZ '2024-06-01 12:00+00' AS b, TIMESTAMPTZ '2024-06-02 00:00+00' AS c"
     )
     await make(table="zoned", mode="append").sink("src_z")
     same = "SELECT a = '2024-06-01 12:00+00', b = '2024-06-01 12:00', c = '2024-06-02' FROM zoned"
