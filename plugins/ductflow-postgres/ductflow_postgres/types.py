@@ -85,7 +85,8 @@ _DUCK_TO_PG: dict[str, str] = {
     "INTERVAL": "interval",
     "BLOB": "bytea",
     "UUID": "uuid",
-    "JSON": "jsonb",
+    # json keeps the text as written; jsonb would reorder keys and keep only the last of duplicate keys.
+    "JSON": "json",
 }
 _DECIMAL = re.compile(r"^(?:DECIMAL|NUMERIC)\((\d+),\s*(\d+)\)$")
 _LIST = re.compile(r"^(.*)\[\d*\]$")

@@ -57,6 +57,7 @@ CASES = [
         "-1 years -2 mons +3 days -00:00:00.000007",
     ),
     ("interval-array-huge", "[to_hours(3000000), NULL]", None, "{3000000:00:00,NULL}"),
+    ("json-duplicate-keys", """'{"b": 1, "a": 2, "a": 3}'::JSON""", None, '{"b": 1, "a": 2, "a": 3}'),
     ("double-nan", "'nan'::DOUBLE", None, "NaN"),
     ("nan-into-numeric", "'nan'::DOUBLE", "numeric", "NaN"),
     ("inf-into-numeric", "'-inf'::DOUBLE", "numeric", "-Infinity"),

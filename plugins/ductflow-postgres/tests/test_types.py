@@ -237,7 +237,7 @@ async def test_new_table_gets_mapped_types(make, db, pg_dsn):
         "m": "timestamp with time zone",
         "n": "interval",
         "o": "uuid",
-        "p": "jsonb",
+        "p": "json",
         "q": "bytea",
         "r": "integer[]",
         "s": "text[]",

@@ -33,7 +33,7 @@ FAST = [
     ("'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::UUID", "uuid"),
     # Sent as the 16 bytes of PostgreSQL's binary interval, built in DuckDB.
     ("INTERVAL '1 year 3 days 04:05:06'", "interval"),
-    ('\'{"a": [1, 2.5, null], "b": "é"}\'::JSON', "jsonb"),
+    ('\'{"a": [1, 2.5, null], "b": "é"}\'::JSON', "json"),
     ("[1, NULL, 3]", "integer[]"),
     ("[]::BIGINT[]", "bigint[]"),
     ("['a', NULL, 'é,\"{}']", "text[]"),
