@@ -64,8 +64,10 @@ async def test_csv_writer_formats_dates_and_timestamps(db, tmp_path: Path) -> No
     """``date_format`` and ``timestamp_format`` decide how a sink spells dates and timestamps."""
     await db.execute("CREATE TABLE t AS SELECT DATE '2024-02-29' AS d, TIMESTAMP '2024-02-29 13:45:00' AS ts")
     target = tmp_path / "t.csv"
-    await make(CsvConnection, db, path=str(target), date_format="%d.%m.%Y", timestamp_format="%H:%M %d/%m").sink("t")
-    assert target.read_text().splitlines() == ["d,ts", "29.02.2024,13:45 29/02"]
+    await make(
+        CsvConnection, db, path=str(target), date_format="%d.%m.%Y", timestamp_format="%H:%M:%S.%f %d/%m/%Y"
+    ).sink("t")
+    assert target.read_text().splitlines() == ["d,ts", "29.02.2024,13:45:00.000000 29/02/2024"]
 
 
 @pytest.mark.parametrize(("cls", "suffix"), [(CsvConnection, ".csv.gz"), (JsonConnection, ".json.gz")])

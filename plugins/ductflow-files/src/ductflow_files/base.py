@@ -27,6 +27,7 @@ from .atomic import (
     put_folder,
     staging,
 )
+from .exact import Column, first_offending_query, select_list, shown
 from .paths import fixed_folder, is_glob, names_folder, real_target, resolve
 from .sqltext import copy_statement, duckdb_reason, first_line, reader_call
 
@@ -248,9 +249,33 @@ class FileConnection(Connection):
         except OSError as exc:
             raise ConnectorError(f"cannot write {self.path!r}: {_os_reason(exc, target)}") from exc
 
+    def exact_column(self, name: str, column_type: str) -> Column:
+        """How the format writes a column of ``column_type`` exactly (see :mod:`.exact`); as it is by default."""
+        return Column(name, quote_ident(name))
+
     async def exact_select(self, from_name: str) -> str:
-        """The query a sink writes; the base writes ``SELECT * FROM from_name``, formats override it per type."""
-        return f"SELECT * FROM {quote_ident(from_name)}"
+        """The query the sink writes: ``SELECT *`` unless a column's type needs storing otherwise.
+
+        Decided from the column types; only columns of a type that can fail are scanned, for the first value
+        that cannot be written exactly, which fails the sink naming column and value.
+        """
+        duck = engine()
+
+        try:
+            described = await self._db.fetchall(f"DESCRIBE SELECT * FROM {quote_ident(from_name)}")
+            columns = [self.exact_column(str(row[0]), str(row[1])) for row in described]
+            for column in columns:
+                if column.offending is None:
+                    continue
+                found = await self._db.fetchall(first_offending_query(from_name, column))
+                if found:
+                    raise ConnectorError(
+                        f"cannot write {self.path!r} exactly as {self.FORMAT}: column {column.name!r} holds "
+                        f"{shown(found[0][0])}, which {column.reason}"
+                    )
+        except duck.Error as exc:
+            raise ConnectorError(f"cannot write {self.path!r}: {duckdb_reason(exc)}") from exc
+        return f"SELECT {select_list(columns) or '*'} FROM {quote_ident(from_name)}"
 
     # -- load-time checks -------------------------------------------------------------------------------
 

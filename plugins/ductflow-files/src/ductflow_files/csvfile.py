@@ -8,6 +8,7 @@ from typing import Any, Literal, get_args
 from ductflow_core.engine import engine
 
 from .base import FileConnection
+from .exact import Column, csv_column
 from .sqltext import reader_call
 
 CsvCompression = Literal["auto", "none", "gzip", "zstd"]
@@ -38,6 +39,7 @@ class CsvConnection(FileConnection):
             "all_varchar": "all_varchar",
             "sample_size": "sample_size",
             "ignore_errors": "ignore_errors",
+            "allow_quoted_nulls": "allow_quoted_nulls",
             "union_by_name": "union_by_name",
             "filename": "filename",
             "hive_partitioning": "hive_partitioning",
@@ -70,6 +72,9 @@ class CsvConnection(FileConnection):
     all_varchar: bool | None = None
     sample_size: int | None = None
     ignore_errors: bool | None = None
+    #: ``false`` (unlike DuckDB's default) reads ``""`` as an empty string: the sink writes NULL as nothing and an
+    #: empty string as ``""``, so the two read back apart.
+    allow_quoted_nulls: bool = False
     union_by_name: bool | None = None
     filename: bool | None = None
     hive_partitioning: bool | None = None
@@ -113,3 +118,7 @@ class CsvConnection(FileConnection):
         if timestamp_format:
             pinned["timestampformat"] = timestamp_format
         return pinned
+
+    def exact_column(self, name: str, column_type: str) -> Column:
+        """See :func:`.exact.csv_column`: what the text of a value cannot carry is refused, naming the value."""
+        return csv_column(name, column_type, self.date_format, self.timestamp_format)

@@ -10,6 +10,7 @@ from typing import Literal, get_args
 from ductflow_core.engine import engine
 
 from .base import FileConnection
+from .exact import Column, json_column
 from .sqltext import reader_call
 
 JsonFormat = Literal["auto", "newline_delimited", "array"]
@@ -88,3 +89,7 @@ class JsonConnection(FileConnection):
         options = super().writer_options(target)
         options["ARRAY"] = self.format == "array"
         return options
+
+    def exact_column(self, name: str, column_type: str) -> Column:
+        """See :func:`.exact.json_column`: what the text of a value cannot carry is refused, naming the value."""
+        return json_column(name, column_type, self.date_format, self.timestamp_format)

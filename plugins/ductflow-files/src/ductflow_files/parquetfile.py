@@ -6,6 +6,7 @@ from types import MappingProxyType
 from typing import Literal, get_args
 
 from .base import FileConnection
+from .exact import Column, parquet_column
 
 ParquetCompression = Literal["snappy", "zstd", "gzip", "lz4", "brotli", "uncompressed"]
 
@@ -38,3 +39,7 @@ class ParquetConnection(FileConnection):
     union_by_name: bool | None = None
     hive_partitioning: bool | None = None
     filename: bool | None = None
+
+    def exact_column(self, name: str, column_type: str) -> Column:
+        """INTERVAL and TIMETZ as text, (U)HUGEINT as DECIMAL(38,0), UNION refused: :func:`.exact.parquet_column`."""
+        return parquet_column(name, column_type)

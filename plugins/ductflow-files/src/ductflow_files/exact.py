@@ -1,0 +1,139 @@
+"""Writing every value exactly: how each sink stores the DuckDB types its format cannot hold as they are.
+
+The rule: a value is written so that the tap reads the same value back, or the sink fails naming the column
+and the first value it cannot write. Which columns need anything is decided from their TYPES alone (a
+``DESCRIBE``, no data read); only columns of a type that can actually fail are scanned, so a table of
+ordinary types is written with the same ``SELECT *`` as ever. The plugin README has the table, per format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import attrs
+from ductflow_core.sqlnames import quote_ident, quote_literal
+
+#: The widest integer Parquet stores as a number: DECIMAL(38, 0).
+PARQUET_INTEGER = "DECIMAL(38,0)"
+
+# A type name in a type string, where it stands as a type: followed by ``[``, ``,``, ``)`` or the end. Quoted
+# field names and ENUM labels are skipped by matching them first, and a bare field name is followed by its type.
+_TYPE_WORDS = re.compile(
+    r"""("(?:[^"]|"")*"|'(?:[^']|'')*')"""
+    r"""|\b(UHUGEINT|HUGEINT|INTERVAL|TIME WITH TIME ZONE|UNION)\b(?=\s*(?:\[|,|\)|\(|$))"""
+)
+
+#: How Parquet stores the types it has no exact type for, by type name: always exact, so never scanned.
+_PARQUET_TEXT = {"INTERVAL": "VARCHAR", "TIME WITH TIME ZONE": "VARCHAR"}
+#: How Parquet stores integers wider than its own: exact up to 38 digits, so scanned for wider values.
+_PARQUET_WIDE = {"HUGEINT": PARQUET_INTEGER, "UHUGEINT": PARQUET_INTEGER}
+
+
+@attrs.frozen
+class Column:
+    """How one column is written: the expression, and what a value it cannot write looks like (``None``: any)."""
+
+    name: str
+    expression: str
+    #: A SQL condition true for a value that would not be written exactly; ``None`` when every value is.
+    offending: str | None = None
+    #: Why such a value cannot be written, ending a sentence that begins with the value.
+    reason: str = ""
+
+
+def type_words(column_type: str) -> list[str]:
+    """The type names of interest in ``column_type`` (nested ones too), outside quoted names and labels."""
+    return [match.group(2) for match in _TYPE_WORDS.finditer(column_type) if match.group(2)]
+
+
+def _rewrite(column_type: str, replacements: Mapping[str, str]) -> str:
+    def swap(match: re.Match[str]) -> str:
+        word = match.group(2)
+        return replacements.get(word, match.group(0)) if word else match.group(0)
+
+    return _TYPE_WORDS.sub(swap, column_type)
+
+
+def _round_trip(ref: str, column_type: str, stored: str) -> str:
+    """A condition true where casting to ``stored`` and back does not give the value again."""
+    return f"TRY_CAST(TRY_CAST({ref} AS {stored}) AS {column_type}) IS DISTINCT FROM {ref}"
+
+
+def parquet_column(name: str, column_type: str) -> Column:
+    """Parquet: INTERVAL and TIMETZ as text, (U)HUGEINT as DECIMAL(38,0); UNION is refused (see the README)."""
+    ref = quote_ident(name)
+    words = set(type_words(column_type))
+    if "UNION" in words:
+        return Column(name, ref, f"{ref} IS NOT NULL", "is a UNION value, and Parquet has no union type")
+    replacements = {word: stored for word, stored in {**_PARQUET_TEXT, **_PARQUET_WIDE}.items() if word in words}
+    if not replacements:
+        return Column(name, ref)
+    stored = _rewrite(column_type, replacements)
+    expression = f"CAST({ref} AS {stored})"
+    if words.isdisjoint(_PARQUET_WIDE):
+        return Column(name, expression)
+    return Column(
+        name,
+        expression,
+        _round_trip(ref, column_type, stored),
+        f"has more than 38 digits, and Parquet's widest integer is {PARQUET_INTEGER}",
+    )
+
+
+def _formats_check(
+    name: str, column_type: str, date_format: str | None, timestamp_format: str | None
+) -> tuple[str, str] | None:
+    """For a DATE or TIMESTAMP column written with a user's format: the values that format does not keep."""
+    ref = quote_ident(name)
+    if column_type == "DATE" and date_format:
+        fmt = date_format
+    elif column_type.startswith("TIMESTAMP") and timestamp_format:
+        fmt = timestamp_format
+    else:
+        return None
+    text = f"strftime({ref}, {quote_literal(fmt)})"
+    condition = f"TRY_CAST(try_strptime({text}, {quote_literal(fmt)}) AS {column_type}) IS DISTINCT FROM {ref}"
+    return condition, f"does not survive the format {fmt!r} (write it without one, or with one that keeps it all)"
+
+
+def csv_column(name: str, column_type: str, date_format: str | None, timestamp_format: str | None) -> Column:
+    """CSV: text that reads back as the same value; a UNION value whose text reads back as another member fails."""
+    ref = quote_ident(name)
+    if "UNION" in type_words(column_type):
+        condition = _round_trip(ref, column_type, "VARCHAR")
+        return Column(name, ref, condition, "reads back from text as another member of its UNION")
+    found = _formats_check(name, column_type, date_format, timestamp_format)
+    return Column(name, ref, *found) if found else Column(name, ref)
+
+
+def json_column(name: str, column_type: str, date_format: str | None, timestamp_format: str | None) -> Column:
+    """JSON: a JSON ``null`` (which reads back as SQL NULL) fails; dates and times as for CSV."""
+    ref = quote_ident(name)
+    if column_type == "JSON":
+        return Column(name, ref, f"json_type({ref}) = 'NULL'", "reads back as SQL NULL: JSON has one null for both")
+    found = _formats_check(name, column_type, date_format, timestamp_format)
+    return Column(name, ref, *found) if found else Column(name, ref)
+
+
+def select_list(columns: Sequence[Column]) -> str | None:
+    """The select list that writes ``columns``, or ``None`` when ``*`` writes every one as it is."""
+    if all(column.expression == quote_ident(column.name) for column in columns):
+        return None
+    return ", ".join(
+        column.expression if column.expression == quote_ident(column.name) else f"{column.expression} AS {column_ref}"
+        for column, column_ref in ((column, quote_ident(column.name)) for column in columns)
+    )
+
+
+def first_offending_query(table: str, column: Column) -> str:
+    """A query for the first value of ``column`` in ``table`` that cannot be written exactly, as text."""
+    assert column.offending is not None
+    ref = quote_ident(column.name)
+    return f"SELECT CAST({ref} AS VARCHAR) FROM {quote_ident(table)} WHERE {column.offending} LIMIT 1"
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A value for a one-line message: quoted, control characters escaped, cut at ``limit`` characters."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
