@@ -82,7 +82,14 @@ def database_file_problem(path: str) -> str | None:
     try:
         info = os.stat(path)
     except FileNotFoundError:
+        if os.path.islink(path):
+            # DuckDB would create the file wherever the link points.
+            return "is a symbolic link to nothing, not a DuckDB database file"
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            return "names a folder that does not exist, so no DuckDB database file can be made there"
         return None
+    except NotADirectoryError:
+        return "names a folder that is a file, so no DuckDB database file can be made there"
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
     if stat.S_ISDIR(info.st_mode):

@@ -62,21 +62,31 @@ def _pipeline(tmp_path: Path, database: str | None = None) -> Path:
         ("empty.duckdb", f"the path exists and is not a DuckDB database file {_HINT}"),
         ("folder", "the path is a folder, not a DuckDB database file"),
         ("/dev/null", "the path is a device, pipe or socket, not a DuckDB database file"),
+        ("link.duckdb", "the path is a symbolic link to nothing, not a DuckDB database file"),
+        (
+            "nowhere/x.duckdb",
+            "the path names a folder that does not exist, so no DuckDB database file can be made there",
+        ),
+        ("in.csv/x.duckdb", "the path names a folder that is a file, so no DuckDB database file can be made there"),
     ],
 )
 @pytest.mark.parametrize("command", ["validate", "run"])
 def test_database_that_is_not_duckdbs_is_refused_at_load(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, message: str, command: str
 ) -> None:
-    """database: naming a CSV, an empty file, a folder or a device fails with exit 2 at its line, untouched."""
+    """database: naming a CSV, an empty file, a folder, a device, a dangling link or a path under no folder fails
+    with exit 2 at its line, and nothing is made or changed."""
     (tmp_path / "in.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (tmp_path / "empty.duckdb").write_bytes(b"")
     (tmp_path / "folder").mkdir()
+    (tmp_path / "link.duckdb").symlink_to(tmp_path / "gone" / "x.duckdb")
     path = _pipeline(tmp_path, target)
     assert main([command, str(path)]) == 2
     assert _errors(capsys) == [f"error: {path}:1: database: {message}"]
     assert (tmp_path / "in.csv").read_text(encoding="utf-8") == "a,b\n1,2\n"
     assert list((tmp_path / "folder").iterdir()) == []
+    assert not (tmp_path / "gone").exists()
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_database_option_naming_another_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
