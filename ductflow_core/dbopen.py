@@ -88,6 +88,8 @@ def database_file_problem(path: str) -> str | None:
         if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             return "names a folder that does not exist, so no DuckDB database file can be made there"
         return None
+    except ValueError:  # a NUL, or text the file system's encoding cannot hold
+        return "is not a name the file system can hold"
     except NotADirectoryError:
         return "names a folder that is a file, so no DuckDB database file can be made there"
     except OSError as exc:

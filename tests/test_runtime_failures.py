@@ -62,6 +62,7 @@ def _pipeline(tmp_path: Path, database: str | None = None) -> Path:
         ("empty.duckdb", f"the path exists and is not a DuckDB database file {_HINT}"),
         ("folder", "the path is a folder, not a DuckDB database file"),
         ("/dev/null", "the path is a device, pipe or socket, not a DuckDB database file"),
+        ('"nul\\0.duckdb"', "the path is not a name the file system can hold"),
         ("link.duckdb", "the path is a symbolic link to nothing, not a DuckDB database file"),
         (
             "nowhere/x.duckdb",
