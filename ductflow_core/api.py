@@ -145,8 +145,8 @@ def run_sandbox(pipeline: Stages) -> RunSandbox | None:
         ]
         key: tuple[str | int, ...] = ("sandbox", "allowed_directories", *holders[:1])
         raise PipelineError(
-            f"{_where(pipeline, key)}: sandbox.allowed_directories: {link} is a symlink to {target}, "
-            "outside the sandbox; remove the link or allow its target"
+            f"{_where(pipeline, key)}: sandbox.allowed_directories: {link} is a symlink to {target}; "
+            "remove the link or allow its target"
         )
     return sandbox
 

@@ -100,18 +100,31 @@ def resolve(
     )
 
 
-def escaping_link(sandbox: RunSandbox, limit: int = WALK_LIMIT) -> tuple[str, str] | None:
-    """The first symlink below an allowed folder whose target is outside the sandbox, as ``(link, target)``.
+def _depth_inside(path: str, folders: Iterable[str]) -> int:
+    """How many names ``path`` is below the outermost of ``folders`` holding it; -1 when none does."""
+    depths = [len(os.path.relpath(path, f).split(os.sep)) if path != f else 0 for f in folders if _inside(path, f)]
+    return max(depths, default=-1)
 
-    Links are not followed while walking (a link inside the sandbox to a folder inside it is checked by
-    its target, whose own contents are walked as part of the folder they are in).
+
+def escaping_link(sandbox: RunSandbox, limit: int = WALK_LIMIT) -> tuple[str, str] | None:
+    """The first symlink below an allowed folder that leads outside the sandbox, as ``(link, why)``.
+
+    ``why`` is its target and how it leads outside, for ``"<link> is a symlink to <why>"``.
+
+    A link leads outside when its target is outside, and also when its target is a folder fewer names
+    below an allowed folder than the link itself is: DuckDB resolves ``..`` by the text of a path, the
+    system by the folder a link points to, so ``data/x/link/../f`` with ``link -> data`` is the text
+    ``data/x/f`` and the file ``../f`` next to ``data``. Links are not followed while walking: the
+    folder a link points to inside the sandbox is walked as the folder it is.
 
     :raises PipelineError: more than ``limit`` entries below the allowed folders.
     """
+    roots = [d for d in sandbox.directories if os.path.isdir(d)]
+    roots = [d for d in roots if not any(o != d and _inside(d, o) for o in roots)]
     seen = 0
-    stack = [d for d in sandbox.directories if os.path.isdir(d)]
+    stack = [(d, 0) for d in roots]
     while stack:
-        folder = stack.pop()
+        folder, depth = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -126,7 +139,9 @@ def escaping_link(sandbox: RunSandbox, limit: int = WALK_LIMIT) -> tuple[str, st
             if entry.is_symlink():
                 target = real(entry.path)
                 if not sandbox.allows(target):
-                    return entry.path, target
+                    return entry.path, f"{target}, outside the sandbox"
+                if os.path.isdir(target) and _depth_inside(target, sandbox.directories) < depth + 1:
+                    return entry.path, f"{target}, a folder from which '..' after the link leads outside the sandbox"
             elif entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
+                stack.append((entry.path, depth + 1))
     return None

@@ -149,3 +149,22 @@ def test_duckdb_setting_refused_on_open_is_blamed_at_its_own_line(ductflow_run: 
             "duckdb:\n  threads: 2\n  default_order: sideways\nstages:\n"
             "  - {name: t, kind: transform, sql: SELECT 1 AS x}\n"
         )
+
+
+def test_a_link_to_a_shallower_folder_inside_is_refused(tmp_path: Path) -> None:
+    """A link to a folder inside the sandbox but nearer its top is refused: '..' after it leaves the sandbox."""
+    (tmp_path / "data" / "x").mkdir(parents=True)
+    os.symlink(tmp_path / "data", tmp_path / "data" / "x" / "link")
+    sandbox = resolve(tmp_path, ["data"], [], {})
+    found = escaping_link(sandbox)
+    assert found is not None
+    assert found[0].endswith("x/link")
+    assert "a folder from which '..' after the link leads outside the sandbox" in found[1]
+
+
+def test_links_to_folders_as_deep_or_deeper_are_fine(tmp_path: Path) -> None:
+    """A link to a sibling folder, or to one deeper down, keeps '..' inside and is allowed."""
+    (tmp_path / "data" / "2024" / "01").mkdir(parents=True)
+    os.symlink(tmp_path / "data" / "2024", tmp_path / "data" / "current")
+    os.symlink(tmp_path / "data" / "2024" / "01", tmp_path / "data" / "2024" / "latest")
+    assert escaping_link(resolve(tmp_path, ["data"], [], {})) is None
