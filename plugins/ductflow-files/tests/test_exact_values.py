@@ -135,12 +135,24 @@ async def test_parquet_stores_what_it_has_no_type_for_as_documented(db, tmp_path
 @pytest.mark.parametrize(
     ("fmt", "expression", "value", "reason"),
     [
-        ("parquet", "'170141183460469231731687303715884105727'::HUGEINT", "'170141183460469231731687303715884105727'",
-         "more than 38 digits"),
-        ("parquet", "'-170141183460469231731687303715884105728'::HUGEINT", "'-170141183460469231731687303715884105728'",
-         "more than 38 digits"),
-        ("parquet", "{'x': '340282366920938463463374607431768211455'::UHUGEINT}",
-         "\"{'x': 340282366920938463463374607431768211455}\"", "more than 38 digits"),
+        (
+            "parquet",
+            "'170141183460469231731687303715884105727'::HUGEINT",
+            "'170141183460469231731687303715884105727'",
+            "more than 38 digits",
+        ),
+        (
+            "parquet",
+            "'-170141183460469231731687303715884105728'::HUGEINT",
+            "'-170141183460469231731687303715884105728'",
+            "more than 38 digits",
+        ),
+        (
+            "parquet",
+            "{'x': '340282366920938463463374607431768211455'::UHUGEINT}",
+            "\"{'x': 340282366920938463463374607431768211455}\"",
+            "more than 38 digits",
+        ),
         ("parquet", "union_value(s := 'x')::UNION(n INTEGER, s VARCHAR)", "'x'", "Parquet has no union type"),
         ("json", "'null'::JSON", "'null'", "reads back as SQL NULL"),
         ("json", "'{\"n\": 1.50}'::JSON", "'{\"n\": 1.50}'", "numbers pass through a double"),
@@ -151,7 +163,7 @@ async def test_a_value_that_cannot_be_written_fails_naming_column_and_value(
     db, tmp_path: Path, fmt: str, expression: str, value: str, reason: str
 ) -> None:
     """The first value a format cannot hold fails the sink with column, value and reason; no file is written."""
-    await db.execute(f"CREATE TABLE t AS SELECT 1 AS ok, {expression} AS \"bad col\" FROM range(3)")
+    await db.execute(f'CREATE TABLE t AS SELECT 1 AS ok, {expression} AS "bad col" FROM range(3)')
     target = tmp_path / f"t.{fmt}"
     with pytest.raises(ConnectorError) as exc:
         await make(FORMATS[fmt], db, path=str(target)).sink("t")
@@ -164,8 +176,10 @@ async def test_a_value_that_cannot_be_written_fails_naming_column_and_value(
 
 async def test_csv_date_and_timestamp_formats_that_drop_part_of_a_value_fail(db, tmp_path: Path) -> None:
     """A ``timestamp_format`` without seconds fails on the first timestamp that has some; one that fits writes."""
-    await db.execute("CREATE TABLE t AS SELECT * FROM (VALUES (TIMESTAMP '2024-01-01 10:00:00'), "
-                     "(TIMESTAMP '2024-01-01 10:00:30')) v(ts)")
+    await db.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES (TIMESTAMP '2024-01-01 10:00:00'), "
+        "(TIMESTAMP '2024-01-01 10:00:30')) v(ts)"
+    )
     with pytest.raises(ConnectorError, match=r"column 'ts' holds '2024-01-01 10:00:30', which does not survive"):
         await make(FORMATS["csv"], db, path=str(tmp_path / "t.csv"), timestamp_format="%Y-%m-%d %H:%M").sink("t")
     await db.execute("DELETE FROM t WHERE second(ts) <> 0")

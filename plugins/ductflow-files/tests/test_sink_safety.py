@@ -256,9 +256,7 @@ time.sleep(60)
 
 async def test_cleanup_never_removes_a_live_writers_temporary(db, tmp_path: Path) -> None:
     """A temporary whose writer (another process) still holds its lock survives another sink's clean-up."""
-    writer = subprocess.Popen(
-        [sys.executable, "-c", LIVE_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
-    )
+    writer = subprocess.Popen([sys.executable, "-c", LIVE_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert writer.stdout is not None
         theirs = Path(writer.stdout.readline().strip())
