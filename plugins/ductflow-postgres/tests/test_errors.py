@@ -128,24 +128,31 @@ async def test_right_password_connects(make, db, pg_dsn, roles):
 
 async def test_unknown_role(make, pg_dsn):
     """A role that does not exist is named in the message."""
-    with pytest.raises(ConnectorError, match='role "nobody_at_all" does not exist'):
+    with pytest.raises(ConnectorError, match='role "nobody_at_all" does not exist') as info:
         await make(name="t", dsn=with_user(pg_dsn, "nobody_at_all"), query="SELECT 1").tap(None)
+    _assert_one_clean_line(info.value)
 
 
 async def test_missing_table(make):
     """Tapping a table that does not exist names it."""
-    with pytest.raises(ConnectorError, match=r'relation "public\.no_such_table" does not exist'):
+    with pytest.raises(ConnectorError, match=r'relation "public\.no_such_table" does not exist') as info:
         await make(name="t", table="public.no_such_table").tap(None)
+    _assert_one_clean_line(info.value)
 
 
 async def test_permission_denied_on_tap_and_sink(make, db, pg_dsn, roles):
     """A role without privileges gets 'permission denied' for reading and for writing the table."""
     dsn = with_user(pg_dsn, roles["plain"])
-    with pytest.raises(ConnectorError, match="permission denied for table secret"):
+    with pytest.raises(ConnectorError, match="permission denied for table secret") as info:
         await make(name="t", dsn=dsn, table="secret").tap(None)
+    _assert_one_clean_line(info.value)
     await db.execute("CREATE TABLE rows AS SELECT 2 AS id")
-    with pytest.raises(ConnectorError, match="permission denied for table secret"):
+    with pytest.raises(ConnectorError, match="permission denied for table secret") as info:
         await make(dsn=dsn, table="secret", mode="append").sink("rows")
+    _assert_one_clean_line(info.value)
+    with pytest.raises(ConnectorError, match="permission denied for table secret") as info:
+        await make(name="q", dsn=dsn, query="SELECT id FROM secret").tap(None)
+    _assert_one_clean_line(info.value)
     assert scalar(pg_dsn, "SELECT count(*) FROM secret") == 1
 
 

@@ -35,6 +35,13 @@ CASES = [
         "timestamptz",
         "holds 2020-01-01 00:00:00.000000001:",
     ),
+    (
+        "timestamp-ns-in-list",
+        "[TIMESTAMP_NS '2020-01-01 00:00:00.000000001']",
+        None,
+        "holds ['2020-01-01 00:00:00.000000001']:",
+    ),
+    ("uhugeint-in-list", f"[{UHUGE}::UHUGEINT, NULL]", None, f"{{{UHUGE},NULL}}"),
     ("time-ns", "TIME_NS '12:00:00.123456789'", None, "holds 12:00:00.123456789:"),
     ("time-ns-micro", "TIME_NS '12:00:00.5'", None, "12:00:00.5"),
     ("timetz", "TIMETZ '12:34:56.5+05:30'", None, "12:34:56.5+05:30"),
