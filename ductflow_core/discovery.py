@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -151,37 +152,51 @@ class Registry:
     def _blocked(self) -> list[PluginInfo]:
         return [i for i in self.everything() if not self.policy.allows_plugin(i.name, i.dist)]
 
-    def module_refusal(self, module: str) -> str | None:
-        """Why a pipeline's ``module:`` may not import ``module``: its package belongs to a disabled distribution.
+    @functools.cached_property
+    def disabled_packages(self) -> dict[str, PluginInfo]:
+        """Top-level packages of the distributions the policy leaves no plugin of, each with one of its plugins.
 
-        A distribution is disabled for ``module:`` when the policy disables every entry point it has.
+        A distribution's packages are those its entry points name.
+        """
+        if self.policy.load is None and not self.policy.disable:
+            return {}
+        by_dist: dict[str, list[PluginInfo]] = {}
+        for info in self.everything():
+            by_dist.setdefault(info.dist_key, []).append(info)
+        disabled: dict[str, PluginInfo] = {}
+        for infos in by_dist.values():
+            if not any(self.policy.allows_plugin(i.name, i.dist) for i in infos):
+                for info in infos:
+                    disabled.setdefault(_entry_module(info.value).split(".", 1)[0], info)
+        return disabled
+
+    def module_refusal(self, module: str) -> str | None:
+        """Why a pipeline's ``module:`` may not import ``module``: its package belongs to a disabled distribution."""
+        info = self.disabled_packages.get(module.split(".", 1)[0])
+        if info is None:
+            return None
+        return f"module {module!r} belongs to distribution {info.origin}, which is {_DISABLED}"
+
+    def class_refusal(self, obj: object) -> str | None:
+        """Why ``obj``, imported by a pipeline's ``module:``, may not be used.
+
+        It, or a class it derives from, is the class of a disabled plugin or comes from a disabled distribution.
         """
         if self.policy.load is None and not self.policy.disable:
             return None
-        top = module.split(".", 1)[0]
-        by_dist: dict[str, list[PluginInfo]] = {}
-        for info in self.everything():
-            if _entry_module(info.value).split(".", 1)[0] == top:
-                by_dist.setdefault(info.dist_key, []).append(info)
-        for infos in by_dist.values():
-            if not any(self.policy.allows_plugin(i.name, i.dist) for i in infos):
-                return (
-                    f"module {module!r} belongs to distribution {infos[0].origin}, which is disabled by "
-                    "DUCTFLOW_LOAD_PLUGINS or DUCTFLOW_DISABLE_PLUGINS"
-                )
-        return None
-
-    def class_refusal(self, obj: object) -> str | None:
-        """Why ``obj``, imported by a pipeline's ``module:``, may not be used: a disabled entry point names it."""
-        if self.policy.load is None and not self.policy.disable:
-            return None
+        targets = {}
         for info in self._blocked():
             module, _, attribute = info.value.split("[", 1)[0].strip().partition(":")
-            if f"{getattr(obj, '__module__', '')}:{getattr(obj, '__qualname__', '')}" == f"{module}:{attribute}":
-                return (
-                    f"{module}.{attribute} is plugin {info.name!r} ({info.origin}), which is disabled by "
-                    "DUCTFLOW_LOAD_PLUGINS or DUCTFLOW_DISABLE_PLUGINS"
-                )
+            targets[f"{module.strip()}:{attribute.strip()}"] = info
+        for cls in getattr(obj, "__mro__", (obj,)):
+            module = str(getattr(cls, "__module__", ""))
+            label = f"{module}.{getattr(cls, '__qualname__', '?')}"
+            plugin = targets.get(f"{module}:{getattr(cls, '__qualname__', '')}")
+            if plugin is not None:
+                return f"{label} is plugin {plugin.name!r} ({plugin.origin}), which is {_DISABLED}"
+            owner = self.disabled_packages.get(module.split(".", 1)[0])
+            if owner is not None:
+                return f"{label} comes from distribution {owner.origin}, which is {_DISABLED}"
         return None
 
     def connection_class(self, locator: str) -> type[Any]:
@@ -191,6 +206,30 @@ class Registry:
             obj = load_entry_point(info)
             self._loaded[locator] = check_connection_class(obj, f"locator {locator!r} ({info.origin})")
         return self._loaded[locator]
+
+
+_DISABLED = "disabled by DUCTFLOW_LOAD_PLUGINS or DUCTFLOW_DISABLE_PLUGINS"
+
+
+class _DisabledImports:
+    """A ``sys.meta_path`` finder that refuses to import the packages of disabled distributions.
+
+    So that a pipeline's own module cannot import a disabled plugin's code itself.
+    """
+
+    packages: ClassVar[dict[str, PluginInfo]] = {}
+
+    @classmethod
+    def find_spec(cls, fullname: str, path: object = None, target: object = None) -> None:
+        info = cls.packages.get(fullname.split(".", 1)[0])
+        if info is not None:
+            raise ImportError(f"package {fullname!r} belongs to distribution {info.origin}, which is {_DISABLED}")
+
+
+def _refuse_disabled_imports(registry: Registry) -> None:
+    _DisabledImports.packages = dict(registry.disabled_packages)
+    if _DisabledImports.packages and _DisabledImports not in sys.meta_path:
+        sys.meta_path.insert(0, _DisabledImports)
 
 
 def _entry_module(value: str) -> str:
@@ -234,9 +273,11 @@ def import_class(module: str, classname: str, base_dir: Path | None = None, poli
     disabled entry point is refused after the import.
     """
     policy = policy or Policy()
-    refusal = policy.module_refusal(module) or _plugin_registry(policy).module_refusal(module)
+    plugins = _plugin_registry(policy)
+    refusal = policy.module_refusal(module) or plugins.module_refusal(module)
     if refusal:
         raise PluginError(refusal)
+    _refuse_disabled_imports(plugins)
     if base_dir is not None:
         installed.add_local(str(base_dir))
     try:
@@ -258,7 +299,7 @@ def import_class(module: str, classname: str, base_dir: Path | None = None, poli
         names = [n for n, v in vars(mod).items() if inspect.isclass(v)]
         hint = did_you_mean(classname, names)
         raise PluginError(f"module {module!r} has no class {classname!r}{hint}")
-    refusal = _plugin_registry(policy).class_refusal(obj)
+    refusal = plugins.class_refusal(obj)
     if refusal:
         raise PluginError(refusal)
     return check_connection_class(obj, f"{module}.{classname}")

@@ -144,6 +144,29 @@ def test_a_disabled_locator_cannot_be_reached_by_module(cli: Cli, site: Path, tm
     assert "lockdemo.conn.Conn is plugin 'demo' (lock-demo 1.0), which is disabled" in proc.stderr
 
 
+def test_a_pipeline_module_cannot_import_a_disabled_distribution(cli: Cli, site: Path, tmp_path: Path) -> None:
+    """A pipeline's own module importing a disabled distribution's package fails to import, nothing of it run."""
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "wrapper.py").write_text("from lockdemo.conn import Conn\n\nclass Mine(Conn):\n    pass\n")
+    text = "- {name: a, kind: tap, connection: {kind: CustomConnection, module: wrapper, classname: Mine}}\n"
+    proc = _run(cli, site, folder, text, DUCTFLOW_DISABLE_PLUGINS="lock-demo")
+    assert proc.returncode == 2, proc.stderr
+    assert "package 'lockdemo' belongs to distribution lock-demo 1.0, which is disabled" in proc.stderr
+    assert not (tmp_path / "installed-imported").exists()
+
+
+def test_a_subclass_of_a_disabled_plugin_is_refused(cli: Cli, site: Path, tmp_path: Path) -> None:
+    """A pipeline's own class deriving from a disabled plugin's class is refused like the plugin itself."""
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "wrapper.py").write_text("from lockdemo.conn import Conn\n\nclass Mine(Conn):\n    pass\n")
+    text = "- {name: a, kind: tap, connection: {kind: CustomConnection, module: wrapper, classname: Mine}}\n"
+    proc = _run(cli, site, folder, text, DUCTFLOW_DISABLE_PLUGINS="demo")
+    assert proc.returncode == 2, proc.stderr
+    assert "lockdemo.conn.Conn is plugin 'demo' (lock-demo 1.0), which is disabled" in proc.stderr
+
+
 def test_allowed_modules_from_the_environment_are_case_sensitive(cli: Cli, site: Path, tmp_path: Path) -> None:
     """DUCTFLOW_ALLOWED_MODULES keeps its case: LockDemo.* does not allow lockdemo.conn, lockdemo.* does."""
     folder = tmp_path / "plain"
