@@ -145,12 +145,14 @@ class Range:
 
 @attrs.frozen
 class NonEmpty:
-    """A string, list or mapping must not be empty."""
+    """A string, list or mapping must not be empty; a string of only white space counts as empty."""
 
     def problem(self, value: Any, role: str | None) -> str | None:
         """Why ``value`` breaks the constraint, or ``None``."""
         if isinstance(value, (str, list, tuple, dict, set, frozenset)) and len(value) == 0:
             return "must not be empty"
+        if isinstance(value, str) and not value.strip():
+            return "must not be blank (only white space)"
         return None
 
 

@@ -153,7 +153,7 @@ def _stage(ctx: _Context, raw: Any, index: int) -> Stage:
         raise ctx.error(path, f"expected a mapping with 'name' and 'kind', got {_convert.describe_value(raw)}")
     if "name" not in raw:
         raise ctx.error(path, "missing key 'name'")
-    if not isinstance(raw["name"], str) or not raw["name"]:
+    if not isinstance(raw["name"], str) or not raw["name"].strip():
         raise ctx.error((*path, "name"), f"expected a non-empty string, got {_convert.describe_value(raw['name'])}")
     if any(unicodedata.category(c) in _UNPRINTABLE or c in _BIDI_CONTROLS for c in raw["name"]):
         # A table name DuckDB would keep, but no progress line, error or `show:` could print it as one line
@@ -179,6 +179,9 @@ def _stage(ctx: _Context, raw: Any, index: int) -> Stage:
 def _short_form(ctx: _Context, conn: dict[str, Any], path: Path_) -> dict[str, Any]:
     """``kind: csv`` means ``kind: CustomConnection`` with ``locator: csv``."""
     kind = conn.get("kind", "CustomConnection")
+    if isinstance(kind, str) and not kind.strip():
+        got = _convert.describe_value(kind)
+        raise ctx.error((*path, "kind"), f"expected 'CustomConnection' or a locator, got {got}")
     if isinstance(kind, str) and kind != "CustomConnection" and ("module" in conn or "classname" in conn):
         # A locator that is not installed falls back to module/classname; taking a misspelt
         # `CustomConnection` for a locator would hide the typo behind that fallback.

@@ -28,8 +28,8 @@ MAX_BATCH_SIZE = 10_000_000
 class Field:
     """One column of a table: its name, DuckDB (or source) type, and nullability."""
 
-    name: str
-    type: str
+    name: Annotated[str, NonEmpty()]
+    type: Annotated[str, NonEmpty()]
     nullable: bool = True
 
 
@@ -55,12 +55,12 @@ class CustomConnection:
     """
 
     kind: Literal["CustomConnection"] = "CustomConnection"
-    module: str | None = None
-    classname: str | None = None
+    module: Annotated[str, NonEmpty()] | None = None
+    classname: Annotated[str, NonEmpty()] | None = None
     params: dict[str, Any] = attrs.Factory(dict)
     config: ConnectionConfiguration | None = None
     fields: list[Field] | None = None
-    locator: str | None = None
+    locator: Annotated[str, NonEmpty()] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -86,7 +86,7 @@ class TapStage(Stage):
 
     KIND: ClassVar[str] = "tap"
     connection: CustomConnection
-    query: str | None = None
+    query: Annotated[str, NonEmpty()] | None = None
     materialize: bool | None = None
 
 
@@ -115,7 +115,7 @@ class SqlStage(Stage):
 
     KIND: ClassVar[str] = "sql"
     connection: CustomConnection
-    query: str
+    query: Annotated[str, NonEmpty()]
 
 
 STAGE_CLASSES: dict[str, type[Stage]] = {cls.KIND: cls for cls in (TapStage, TransformStage, SinkStage, SqlStage)}

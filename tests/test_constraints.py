@@ -294,3 +294,38 @@ def test_sql_naming_a_stage_in_another_case_waits_for_it() -> None:
         )
     )
     assert dependencies(pipeline)["t"] == {"orders"}
+
+
+@pytest.mark.parametrize(
+    ("stage", "message"),
+    [
+        ("{name: ' ', kind: transform, sql: SELECT 1}", "stage ' ': name: expected a non-empty string, got ' '"),
+        ("{name: a, kind: tap, query: '', connection: {kind: csv}}", "stage 'a': query: must not be empty"),
+        (
+            "{name: a, kind: sql, query: '  ', connection: {kind: csv}}",
+            "stage 'a': query: must not be blank (only white space)",
+        ),
+        (
+            "{name: a, kind: tap, connection: {kind: csv, fields: [{name: '', type: INT}]}}",
+            "stage 'a': connection.fields[0].name: must not be empty",
+        ),
+        (
+            "{name: a, kind: tap, connection: {kind: CustomConnection, module: '', classname: X}}",
+            "stage 'a': connection.module: must not be empty",
+        ),
+        ("{name: a, kind: tap, connection: {kind: ''}}", "stage 'a': connection.kind: expected 'CustomConnection' or"),
+        ("{name: a, kind: tap, connection: {kind: CustomConnection, locator: ''}}", "stage 'a': connection.locator:"),
+    ],
+)
+def test_empty_values_that_cannot_work_are_refused(stage: str, message: str) -> None:
+    """Blank names, queries, field names, modules and locators fail at load at their own key."""
+    assert _load_error(f"- {stage}\n").startswith(f"<string>:1: {message}")
+
+
+def test_nonempty_refuses_blank_strings_in_params() -> None:
+    """A NonEmpty param of only white space is refused like an empty one."""
+    from sample_connections import Constrained
+
+    with pytest.raises(ParamsInvalid) as info:
+        check_params(Constrained, {"label": " \t"}, "tap")
+    assert info.value.errors == [(("label",), "must not be blank (only white space)")]
