@@ -6,13 +6,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from ductflow_core.connection import Connection
 from ductflow_core.engine import engine
 from ductflow_core.errors import ConnectorError, ParamError
 from ductflow_core.models import Field
-from ductflow_core.params import Role
+from ductflow_core.params import NonEmpty, Role, WriteOnly
 from ductflow_core.sqlnames import quote_ident, quote_literal
 from ductflow_core.sqlscan import without_trailing_semicolons
 
@@ -62,9 +62,9 @@ class FileConnection(Connection):
     #: Param name → the values it accepts, checked in ``init()`` for instances built without the loader.
     CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
 
-    path: str
-    partition_by: list[str] | None = None
-    overwrite: bool = True
+    path: Annotated[str, NonEmpty()]
+    partition_by: Annotated[list[str] | None, NonEmpty(), WriteOnly()] = None
+    overwrite: Annotated[bool, WriteOnly()] = True
 
     def init(self) -> None:
         """Check what one param alone cannot: a path is given, choices are known, partitions are named."""

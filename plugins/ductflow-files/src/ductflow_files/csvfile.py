@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from ductflow_core.engine import engine
+from ductflow_core.params import NonEmpty, Range, ReadOnly
 
 from .base import FileConnection
 from .exact import Column, csv_column
@@ -59,25 +60,25 @@ class CsvConnection(FileConnection):
     )
     CHOICES = MappingProxyType({"compression": get_args(CsvCompression)})
 
-    delimiter: str | None = None
+    delimiter: Annotated[str | None, NonEmpty()] = None
     header: bool | None = None
     quote: str | None = None
     escape: str | None = None
     nullstr: str | None = None
     compression: CsvCompression = "auto"
-    columns: dict[str, str] | None = None
-    skip: int | None = None
+    columns: Annotated[dict[str, str] | None, NonEmpty(), ReadOnly()] = None
+    skip: Annotated[int | None, Range(min=0), ReadOnly()] = None
     date_format: str | None = None
     timestamp_format: str | None = None
-    all_varchar: bool | None = None
-    sample_size: int | None = None
-    ignore_errors: bool | None = None
+    all_varchar: Annotated[bool | None, ReadOnly()] = None
+    sample_size: Annotated[int | None, Range(min=-1), ReadOnly()] = None
+    ignore_errors: Annotated[bool | None, ReadOnly()] = None
     #: ``false`` (unlike DuckDB's default) reads ``""`` as an empty string: the sink writes NULL as nothing and an
     #: empty string as ``""``, so the two read back apart.
-    allow_quoted_nulls: bool = False
-    union_by_name: bool | None = None
-    filename: bool | None = None
-    hive_partitioning: bool | None = None
+    allow_quoted_nulls: Annotated[bool, ReadOnly()] = False
+    union_by_name: Annotated[bool | None, ReadOnly()] = None
+    filename: Annotated[bool | None, ReadOnly()] = None
+    hive_partitioning: Annotated[bool | None, ReadOnly()] = None
 
     async def view_reader_options(self, pattern: str, literal: bool, options: dict[str, object]) -> dict[str, object]:
         """Options that fix what DuckDB's sniffer finds in the file now, so binding the view does not sniff again.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from ductflow_core.engine import engine
+from ductflow_core.params import NonEmpty, Range, ReadOnly
 
 from .base import FileConnection
 from .exact import Column, json_column
@@ -53,14 +54,14 @@ class JsonConnection(FileConnection):
 
     format: JsonFormat = "auto"
     compression: JsonCompression = "auto"
-    columns: dict[str, str] | None = None
+    columns: Annotated[dict[str, str] | None, NonEmpty(), ReadOnly()] = None
     date_format: str | None = None
     timestamp_format: str | None = None
-    sample_size: int | None = None
-    maximum_object_size: int | None = None
-    union_by_name: bool | None = None
-    filename: bool | None = None
-    hive_partitioning: bool | None = None
+    sample_size: Annotated[int | None, Range(min=-1), ReadOnly()] = None
+    maximum_object_size: Annotated[int | None, Range(min=1), ReadOnly()] = None
+    union_by_name: Annotated[bool | None, ReadOnly()] = None
+    filename: Annotated[bool | None, ReadOnly()] = None
+    hive_partitioning: Annotated[bool | None, ReadOnly()] = None
 
     async def view_reader_options(self, pattern: str, literal: bool, options: dict[str, object]) -> dict[str, object]:
         """The detected column types, pinned, so that stages built on the view do not sample the file again.

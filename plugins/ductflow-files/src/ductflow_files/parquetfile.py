@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
+
+from ductflow_core.params import Range, ReadOnly, WriteOnly
 
 from .base import FileConnection
 from .exact import Column, parquet_column
@@ -33,12 +35,12 @@ class ParquetConnection(FileConnection):
     )
     CHOICES = MappingProxyType({"compression": get_args(ParquetCompression)})
 
-    compression: ParquetCompression = "snappy"
-    compression_level: int | None = None
-    row_group_size: int | None = None
-    union_by_name: bool | None = None
-    hive_partitioning: bool | None = None
-    filename: bool | None = None
+    compression: Annotated[ParquetCompression, WriteOnly()] = "snappy"
+    compression_level: Annotated[int | None, WriteOnly()] = None
+    row_group_size: Annotated[int | None, Range(min=1), WriteOnly()] = None
+    union_by_name: Annotated[bool | None, ReadOnly()] = None
+    hive_partitioning: Annotated[bool | None, ReadOnly()] = None
+    filename: Annotated[bool | None, ReadOnly()] = None
 
     def exact_column(self, name: str, column_type: str) -> Column:
         """INTERVAL and TIMETZ as text, (U)HUGEINT as DECIMAL(38,0), UNION refused: :func:`.exact.parquet_column`."""
