@@ -11,11 +11,13 @@ checked after the value has its declared type::
     path: Annotated[str, NonEmpty()]
     partition_by: Annotated[list[str] | None, NonEmpty(), WriteOnly()] = None
 
-:class:`Range` bounds a number, :class:`NonEmpty` refuses ``''``, ``[]`` and
-``{}``, :class:`ReadOnly` allows the param on a tap stage only and
-:class:`WriteOnly` on a sink stage only. ``null`` (the param left unset)
-passes every constraint. Only params a stage gives are checked: defaults are
-the class's own business.
+:class:`Range` bounds a number, :class:`NonEmpty` refuses ``''`` (and blank
+strings), ``[]`` and ``{}``, :class:`ReadOnly` allows the param on a tap stage
+only and :class:`WriteOnly` on a sink stage only. ``null`` (the param left
+unset) passes every constraint. Only params a stage gives are checked: defaults
+are the class's own business. Range and NonEmpty are checked by the shared
+converter as it structures each value (so pipeline models use them too); the
+role constraints here, since only :func:`check_params` knows the stage's role.
 """
 
 from __future__ import annotations
