@@ -8,6 +8,8 @@ from typing import Annotated
 
 import pytest
 from conftest import conn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ductflow_core.cli import main
 from ductflow_core.connection import Connection
@@ -329,3 +331,21 @@ def test_nonempty_refuses_blank_strings_in_params() -> None:
     with pytest.raises(ParamsInvalid) as info:
         check_params(Constrained, {"label": " \t"}, "tap")
     assert info.value.errors == [(("label",), "must not be blank (only white space)")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(), st.floats(allow_nan=True, allow_infinity=True))
+def test_range_refuses_exactly_what_lies_outside(count: int, ratio: float) -> None:
+    """An int param in Range(1, 1000) and a float in Range(0, 1) pass exactly when inside, NaN never."""
+    from sample_connections import Constrained
+
+    inside = 1 <= count <= 1000 and 0 <= ratio <= 1
+    params = {"count": count, "ratio": ratio}
+    if inside:
+        assert check_params(Constrained, params, "tap") == params
+        return
+    with pytest.raises(ParamsInvalid) as info:
+        check_params(Constrained, params, "tap")
+    wrong = {("count",)} if not 1 <= count <= 1000 else set()
+    wrong |= {("ratio",)} if not 0 <= ratio <= 1 else set()
+    assert {path for path, _ in info.value.errors} == wrong
