@@ -13,8 +13,15 @@ from .output import Output
 MASK = "***"
 
 
+def _written_at(path: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Where a resolved key was written: the short form ``connection: {kind: csv}`` becomes ``locator: csv``."""
+    if path[-2:] == ("connection", "locator"):
+        return (*path[:-1], "kind")
+    return path
+
+
 def _mask_paths(data: Any, path: tuple[Any, ...], secret_paths: frozenset[tuple[Any, ...]]) -> Any:
-    if path in secret_paths:
+    if path in secret_paths or (path and _written_at(path) in secret_paths):
         return MASK
     if isinstance(data, dict):
         return {k: _mask_paths(v, (*path, k), secret_paths) for k, v in data.items()}

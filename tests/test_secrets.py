@@ -121,3 +121,12 @@ def test_error_after_loading_masks_a_short_env_value(cli: Cli, tmp_path: Path) -
     assert proc.returncode == 2
     assert "connection.kind: unknown locator '***'" in proc.stderr
     assert "zq" not in proc.stderr
+
+
+def test_validate_print_masks_a_short_connection_kind_from_env(cli: Cli, tmp_path: Path) -> None:
+    """``connection: {kind: ${K}}`` prints as ``***`` in validate --print, also where it became ``locator:``."""
+    write(tmp_path, "- name: a\n  kind: tap\n  connection:\n    kind: ${K}\n    params: {path: x.csv}\n")
+    proc = cli("validate", "--print", "pipeline.yaml", env={"K": "csv"})
+    assert proc.returncode == 0, proc.stderr
+    assert "locator: '***'" in proc.stdout
+    assert "csv" not in proc.stdout.replace("x.csv", "")
