@@ -280,16 +280,19 @@ class _Builder:
             raise PipelineError(f"{self.source}:{line}: a key must be a plain word, got {type(key).__name__}")
         return key if isinstance(key, str) else str(key)
 
-    def _scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
-        value = self.scalars.construct_object(node)
-        if not isinstance(value, str):
-            return value
-        self.chars += len(value)
+    def _count_chars(self, text: str, path: Path_, node: yaml.Node) -> None:
+        self.chars += len(text)
         if self.chars > MAX_SCALAR_CHARS:
             line = self.doc.lines.get(path, node.start_mark.line + 1)
             raise self._fail(
                 line, f"more than {MAX_SCALAR_CHARS // (1024 * 1024)} MB of text once aliases are expanded"
             )
+
+    def _scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
+        value = self.scalars.construct_object(node)
+        if not isinstance(value, str):
+            return value
+        self._count_chars(value, path, node)
         if "${" not in value:
             return value
         try:
@@ -297,6 +300,7 @@ class _Builder:
         except _Malformed as exc:
             self.doc.problems.append((path, str(exc)))
             return value
+        self._count_chars(result.text, path, node)  # a large variable used through many aliases
         for problem in result.problems:
             self.doc.problems.append((path, problem))
         for name in result.missing:

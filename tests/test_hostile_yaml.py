@@ -216,3 +216,12 @@ def test_fuzzed_yaml_structure_loads_or_is_one_numbered_line(text: str) -> None:
         assert message.startswith("<string>:")
         assert message.split(":")[1].isdigit(), message
     assert time.perf_counter() - start < 1.0
+
+
+def test_large_variable_reused_by_aliases_is_refused() -> None:
+    """A short file whose one ``${BIG}`` is used thousands of times through aliases is refused, fast."""
+    text = 'a: &a "${BIG}"\nb: &b [' + ",".join(["*a"] * 200) + "]\nc: [" + ",".join(["*b"] * 200) + "]\n"
+    start = time.perf_counter()
+    with pytest.raises(PipelineError, match=r"^<string>:3: not valid YAML: more than 32 MB of text"):
+        Stages.load(text, env={"BIG": "x" * 100_000})
+    assert time.perf_counter() - start < 1.0
