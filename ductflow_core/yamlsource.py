@@ -40,6 +40,7 @@ MAX_SCALAR_CHARS = 32 * 1024 * 1024
 
 _PLAIN_MESSAGE_CHARS = 64 * 1024
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 # What YAML 1.1 forbids in a stream (tab, LF, CR and NEL are allowed); libyaml's message for them spans lines.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # YAML's line breaks, as its marks count them
@@ -222,6 +223,9 @@ class _Builder:
         node, alias_line, depth = self._enter(node, alias_line, depth)
         line = alias_line or node.start_mark.line + 1
         self.doc.lines.setdefault(path, line)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            # A scalar's tag is checked by constructing it; a collection's would be silently dropped.
+            raise self._fail(line, f"the tag {node.tag!r} is not supported")
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key, key_line, value_node, value_alias in self._entries(node, alias_line, depth):

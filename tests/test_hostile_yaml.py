@@ -228,3 +228,14 @@ def test_large_variable_reused_by_aliases_is_refused() -> None:
     with pytest.raises(PipelineError, match=r"^<string>:3: not valid YAML: more than 32 MB of text"):
         Stages.load(text, env={"BIG": "x" * 100_000})
     assert time.perf_counter() - start < 1.0
+
+
+def test_tag_on_a_mapping_is_refused_not_dropped() -> None:
+    """A Python or custom tag on a mapping or list is refused at its line instead of being silently ignored."""
+    message, _ = refused("- name: a\n  kind: transform\n  x: !!python/object/apply:os.system {args: [ls]}\n")
+    assert (
+        message
+        == "<string>:3: not valid YAML: the tag 'tag:yaml.org,2002:python/object/apply:os.system' is not supported"
+    )
+    message, _ = refused("- !custom [1]\n")
+    assert message == "<string>:1: not valid YAML: the tag '!custom' is not supported"
