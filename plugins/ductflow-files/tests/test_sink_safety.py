@@ -329,3 +329,49 @@ async def test_tap_reads_back_what_a_partitioned_sink_wrote_with_a_glob(db, tmp_
     await make(ParquetConnection, db, path=str(tmp_path / "p"), partition_by=["part"]).sink("t")
     await make(ParquetConnection, db, name="back", path=str(tmp_path / "p" / "**")).tap()
     assert await rows(db, "SELECT i FROM back ORDER BY i") == [(0,), (1,), (2,), (3,)]
+
+
+SLOW_PARTITIONED_SINK = """
+- name: big
+  kind: transform
+  materialize: false
+  sql: SELECT i, i % 3 AS part, repeat('x', 200) AS pad FROM range(200000000) t(i)
+- name: write
+  kind: sink
+  connection: {kind: parquet, params: {path: out/parts, partition_by: [part]}}
+"""
+
+READ_ALL = """
+- name: back
+  kind: tap
+  connection: {kind: parquet, params: {path: "out/**/*.parquet"}}
+- name: write
+  kind: sink
+  connection: {kind: csv, params: {path: copy/back.csv}}
+"""
+
+
+def test_killed_partitioned_sink_leaves_no_file_a_suffix_glob_over_its_parent_reads(tmp_path: Path) -> None:
+    """A partitioned write killed mid-way leaves only ``.tmp`` files, which ``out/**/*.parquet`` does not match."""
+    (tmp_path / "slow.yaml").write_text(SLOW_PARTITIONED_SINK)
+    (tmp_path / "read.yaml").write_text(READ_ALL)
+    (tmp_path / "good.yaml").write_text(sink_pipeline("parquet", "out/good.parquet"))
+    assert ductflow("run", "good.yaml", cwd=tmp_path).returncode == 0
+    script = Path(sys.executable).with_name("ductflow")
+    process = subprocess.Popen([str(script), "run", "slow.yaml"], cwd=tmp_path, start_new_session=True)
+    area = tmp_path / "out" / TEMP_FOLDER
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.stat().st_size > 0 for p in area.glob("*.tmp/*/*")):
+            assert process.poll() is None, "the run ended before the sink started writing"
+            assert time.monotonic() < deadline, "the sink never started writing"
+            time.sleep(0.02)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    staged = sorted(p.name for p in area.rglob("*") if p.is_file())
+    assert staged
+    assert all(name.endswith(".tmp") or name.endswith(".lock") for name in staged), staged
+    result = ductflow("run", "read.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len((tmp_path / "copy" / "back.csv").read_text().splitlines()) == 11

@@ -202,6 +202,21 @@ def put_file(staged: Path, target: Path) -> None:
     os.replace(staged, target)
 
 
+#: The extension a partitioned sink's files have while they are written: never a format's suffix, so no glob
+#: for ``*.parquet``, ``*.csv*`` or ``*.json*`` reaches them, wherever the folder is.
+STAGED_EXTENSION = "tmp"
+
+
+def name_staged_files(staged: Path, extension: str) -> None:
+    """Give the files of a written partitioned folder their real extension (``data_0.tmp.gz`` -> ``data_0.csv.gz``)."""
+    marker = f".{STAGED_EXTENSION}"
+    for folder, _, files in os.walk(staged):
+        for name in files:
+            head, found, tail = name.rpartition(marker)
+            if found:
+                os.rename(os.path.join(folder, name), os.path.join(folder, f"{head}.{extension}{tail}"))
+
+
 def put_folder(staged: Path, target: Path, aside: Path) -> None:
     """Put the written folder ``staged`` at ``target``, replacing a folder a sink made or an empty one.
 

@@ -17,12 +17,14 @@ from ductflow_core.sqlnames import quote_ident, quote_literal
 from ductflow_core.sqlscan import without_trailing_semicolons
 
 from .atomic import (
+    STAGED_EXTENSION,
     TEMP_FOLDER,
     Refused,
     clean_stale,
     is_empty_folder,
     kind_of,
     made_by_a_sink,
+    name_staged_files,
     put_file,
     put_folder,
     staging,
@@ -237,8 +239,11 @@ class FileConnection(Connection):
             await self._db.run(_prepare_folder, target.parent)
             with staging(target.parent) as staged:
                 options = self.writer_options(target)
+                if self.partition_by:
+                    options["FILE_EXTENSION"] = STAGED_EXTENSION
                 await self._db.execute(copy_statement(select, str(staged.temp), options, self.partition_by))
                 if self.partition_by:
+                    await self._db.run(name_staged_files, staged.temp, self.FORMAT)
                     await self._db.run(put_folder, staged.temp, target, staged.aside)
                 else:
                     await self._db.run(put_file, staged.temp, target)
