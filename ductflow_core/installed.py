@@ -123,28 +123,31 @@ _PATH_LOCK = threading.RLock()
 
 
 def add_local(folder: str) -> None:
-    """Put a pipeline's folder at the end of ``sys.path``: its modules import, and shadow nothing installed."""
+    """Put a pipeline's folder at the end of ``sys.path``: its modules import, and shadow nothing installed.
+
+    A folder already on ``sys.path`` stays where it is, as trusted as it was.
+    """
     with _PATH_LOCK:
-        _LOCAL.add(folder)
         if folder not in sys.path:
+            _LOCAL.add(folder)
             sys.path.append(folder)
-
-
-def untrusted(entry: str) -> bool:
-    """Whether ``sys.path`` entry ``entry`` is the implicit current folder or a pipeline's folder."""
-    return entry == "" or entry == _IMPLICIT or entry in _LOCAL
 
 
 def drop_implicit_entry() -> None:
     """Remove the current folder Python put first on ``sys.path`` (what ``python -P`` does), for the CLI."""
     with _PATH_LOCK:
-        while _IMPLICIT is not None and _IMPLICIT in sys.path:
-            sys.path.remove(_IMPLICIT)
+        if _IMPLICIT is not None and sys.path[:1] == [_IMPLICIT]:
+            del sys.path[0]
 
 
 def trusted_paths() -> list[str]:
-    """``sys.path`` without its untrusted entries."""
-    return [entry for entry in sys.path if not untrusted(entry)]
+    """``sys.path`` without the implicit current folder and the pipeline folders added by :func:`add_local`.
+
+    The implicit entry counts only while it is there once: the same folder added again (a ``.pth`` file,
+    ``PYTHONPATH``) was put there on purpose.
+    """
+    implicit_alone = _IMPLICIT is not None and sys.path.count(_IMPLICIT) == 1
+    return [e for e in sys.path if not (e == "" or e in _LOCAL or (implicit_alone and e == _IMPLICIT))]
 
 
 @contextlib.contextmanager
@@ -152,7 +155,7 @@ def trusted_sys_path() -> Iterator[None]:
     """Import with ``sys.path`` cut to its trusted entries; entries added meanwhile are kept."""
     with _PATH_LOCK:
         saved = list(sys.path)
-        sys.path[:] = [entry for entry in saved if not untrusted(entry)]
+        sys.path[:] = trusted_paths()
         try:
             yield
         finally:

@@ -229,3 +229,19 @@ def test_plugins_only_stops_sql_from_loading_duckdb_extensions(ductflow_run: Cal
     locked = ductflow_run(text, registry=Registry(policy=Policy(plugins_only=True)))
     assert locked.rows("SELECT i, l FROM t") == [(False, False)]
     assert ductflow_run(text, registry=Registry(policy=Policy())).rows("SELECT i, l FROM t") == [(True, True)]
+
+
+def test_the_implicit_current_folder_is_trusted_only_when_also_put_on_the_path_on_purpose(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """python -m's current folder is not an installed location, unless a .pth or PYTHONPATH also lists it."""
+    from ductflow_core import installed
+
+    here = str(tmp_path)
+    monkeypatch.setattr(installed, "_IMPLICIT", here)
+    monkeypatch.setattr("sys.path", [here, "/site"])
+    assert installed.trusted_paths() == ["/site"]
+    monkeypatch.setattr("sys.path", [here, "/site", here])
+    assert installed.trusted_paths() == [here, "/site", here]
+    installed.drop_implicit_entry()
+    assert installed.trusted_paths() == ["/site", here]
