@@ -135,9 +135,11 @@ def add_local(folder: str) -> None:
 
 def drop_implicit_entry() -> None:
     """Remove the current folder Python put first on ``sys.path`` (what ``python -P`` does), for the CLI."""
+    global _IMPLICIT
     with _PATH_LOCK:
         if _IMPLICIT is not None and sys.path[:1] == [_IMPLICIT]:
             del sys.path[0]
+            _IMPLICIT = None  # gone: a copy of the folder left on the path was put there on purpose
 
 
 def trusted_paths() -> list[str]:
