@@ -12,7 +12,6 @@ What DuckDB's parser says decides (:func:`query_problem`), for transforms and fo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from .errors import PipelineError
@@ -100,6 +99,8 @@ def forbidden_calls(sql: str, serialize: Serialize | None) -> list[str]:
     mentioned = sorted(name for name in FORBIDDEN_FUNCTIONS if name in sql.lower())
     if serialize is None:
         return mentioned
+    import json
+
     try:
         tree = json.loads(serialize(sql))
     except Exception:  # no tree to read: refuse what the text names
