@@ -63,10 +63,11 @@ def _read(path_or_text: str | Path) -> tuple[str, str, Path]:
     if isinstance(path_or_text, Path) or _is_file_name(path_or_text):
         path = Path(path_or_text)
         try:
-            if path.stat().st_size > 4 * yamlsource.MAX_CHARS:  # refused before reading; UTF-8 is up to 4 bytes
-                raise PipelineError(f"{path}: the pipeline is larger than {yamlsource.MAX_CHARS // 2**20} MB")
+            size = path.stat().st_size
         except OSError:
-            pass  # the read below says what is wrong
+            size = 0  # the read below says what is wrong
+        if size > 4 * yamlsource.MAX_CHARS:  # refused before reading; a character is at most 4 bytes of UTF-8
+            raise PipelineError(f"{path}: the pipeline is larger than {yamlsource.MAX_CHARS // 2**20} MB")
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
