@@ -185,20 +185,20 @@ class ShadowedModule(ImportError):
     """A module already imported from somewhere else than where its package is installed."""
 
 
-def _place(obj: Any) -> str | None:
-    """The real folder (a package) or file a module or spec comes from; ``None`` when it has none."""
-    locations = getattr(obj, "submodule_search_locations", None)
-    spec = getattr(obj, "__spec__", None) if isinstance(obj, ModuleType) else obj
+def _places(obj: Any) -> set[str]:
+    """The real folders (a package, all parts of a namespace package) or file a module or spec comes from."""
     if isinstance(obj, ModuleType):
         locations = getattr(obj, "__path__", None)
+        spec = getattr(obj, "__spec__", None)
+        origin = getattr(spec, "origin", None) or getattr(obj, "__file__", None)
+    else:
+        locations = getattr(obj, "submodule_search_locations", None)
+        origin = getattr(obj, "origin", None)
     if locations:
-        return os.path.realpath(next(iter(locations)))
-    origin = getattr(spec, "origin", None) if spec is not None else None
-    if origin is None and isinstance(obj, ModuleType):
-        origin = getattr(obj, "__file__", None)
-    if not origin or origin in ("built-in", "frozen"):
-        return origin or None
-    return os.path.realpath(origin)
+        return {os.path.realpath(p) for p in locations}
+    if not origin:
+        return set()
+    return {origin if origin in ("built-in", "frozen") else os.path.realpath(origin)}
 
 
 def check_not_shadowed(module: str) -> bool:
@@ -213,11 +213,12 @@ def check_not_shadowed(module: str) -> bool:
         return False
     loaded = sys.modules.get(top)
     if loaded is not None:
-        here, there = _place(loaded), _place(spec)
-        if here != there:
+        here, there = _places(loaded), _places(spec)
+        if not here or not here <= there:
+            shown = ", ".join(sorted(here - there)) or "nowhere on disk"
             raise ShadowedModule(
-                f"module {top!r} was imported from {here or 'nowhere on disk'}, not from where it is installed "
-                f"({there}); a pipeline's own modules may not stand in for an installed package"
+                f"module {top!r} was imported from {shown}, not from where it is installed "
+                f"({', '.join(sorted(there))}); a pipeline's own modules may not stand in for an installed package"
             )
     parts = module.split(".")
     for depth in range(2, len(parts) + 1):
@@ -225,10 +226,12 @@ def check_not_shadowed(module: str) -> bool:
         child, parent = sys.modules.get(name), sys.modules.get(".".join(parts[: depth - 1]))
         if child is None or parent is None:
             break
-        where = _place(child)
         folders = [os.path.realpath(p) for p in getattr(parent, "__path__", None) or []]
-        if where is None or not any(where == f or where.startswith(f.rstrip(os.sep) + os.sep) for f in folders):
-            raise ShadowedModule(f"module {name!r} was imported from {where or 'nowhere on disk'}, outside its package")
+        places = _places(child)
+        inside = [w for w in places if any(w == f or w.startswith(f.rstrip(os.sep) + os.sep) for f in folders)]
+        if not places or len(inside) != len(places):
+            shown = ", ".join(sorted(places)) or "nowhere on disk"
+            raise ShadowedModule(f"module {name!r} was imported from {shown}, outside its package")
     return True
 
 
