@@ -211,3 +211,25 @@ async def test_json_values_keep_their_content_whatever_their_spacing(db, tmp_pat
     await make(FORMATS["json"], db, path=str(tmp_path / "t.json")).sink("t")
     await make(FORMATS["json"], db, name="back", path=str(tmp_path / "t.json"), columns={"j": "JSON"}).tap()
     assert await rows(db, "SELECT j::VARCHAR FROM back") == [('{"a b":[1,"x  y"]}',)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@pytest.mark.parametrize("kind", ["TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMPTZ"])
+async def test_a_format_that_keeps_every_part_writes_every_timestamp_kind(
+    db, tmp_path: Path, fmt: str, kind: str
+) -> None:
+    """A nanosecond ``timestamp_format`` writes each kind of timestamp and reads back the same value."""
+    await db.execute(f"CREATE TABLE t AS SELECT '2024-01-02 03:04:05.123456'::{kind} AS v")
+    params = {"timestamp_format": "%Y-%m-%d %H:%M:%S.%n"}
+    await make(FORMATS[fmt], db, path=str(tmp_path / f"t.{fmt}"), **params).sink("t")
+    await make(FORMATS[fmt], db, name="back", path=str(tmp_path / f"t.{fmt}"), columns={"v": kind}, **params).tap()
+    assert await rows(db, "SELECT count(*) FROM back JOIN t USING (v)") == [(1,)]
+
+
+async def test_a_json_format_dropping_nanoseconds_fails(db, tmp_path: Path) -> None:
+    """A microsecond format on a TIMESTAMP_NS that has nanoseconds fails naming the value, rather than cutting it."""
+    await db.execute("CREATE TABLE t AS SELECT '2024-01-02 03:04:05.123456789'::TIMESTAMP_NS AS v")
+    with pytest.raises(ConnectorError, match=r"column 'v' holds '2024-01-02 03:04:05\.123456789', which does not"):
+        await make(FORMATS["json"], db, path=str(tmp_path / "t.json"), timestamp_format="%Y-%m-%d %H:%M:%S.%f").sink(
+            "t"
+        )

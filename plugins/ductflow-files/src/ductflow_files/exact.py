@@ -81,6 +81,10 @@ def parquet_column(name: str, column_type: str) -> Column:
     )
 
 
+#: The type a value and its formatted-and-parsed text are compared in.
+_COMPARED_AS = {"TIMESTAMP_S": "TIMESTAMP", "TIMESTAMP_MS": "TIMESTAMP"}
+
+
 def _formats_check(
     name: str, column_type: str, date_format: str | None, timestamp_format: str | None
 ) -> tuple[str, str] | None:
@@ -93,7 +97,10 @@ def _formats_check(
     else:
         return None
     text = f"strftime({ref}, {quote_literal(fmt)})"
-    condition = f"TRY_CAST(try_strptime({text}, {quote_literal(fmt)}) AS {column_type}) IS DISTINCT FROM {ref}"
+    # Compared in a type that holds both sides exactly: DuckDB will not cast TIMESTAMP_NS to TIMESTAMP_S.
+    common = _COMPARED_AS.get(column_type, column_type)
+    parsed = f"try_strptime({text}, {quote_literal(fmt)})"
+    condition = f"TRY_CAST({parsed} AS {common}) IS DISTINCT FROM CAST({ref} AS {common})"
     return condition, f"does not survive the format {fmt!r} (write it without one, or with one that keeps it all)"
 
 
