@@ -201,6 +201,8 @@ class Registry:
 
     def connection_class(self, locator: str) -> type[Any]:
         """Import and return the class behind ``locator`` (once; later calls reuse it)."""
+        if _DisabledImports in sys.meta_path:
+            _refuse_disabled_imports(self)  # this registry's policy, not an earlier one's
         if locator not in self._loaded:
             info = self.info(locator)
             obj = load_entry_point(info)
