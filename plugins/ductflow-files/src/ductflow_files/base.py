@@ -29,7 +29,7 @@ from .atomic import (
     put_folder,
     staging,
 )
-from .exact import Column, first_offending_query, select_list, shown
+from .exact import Column, refusal, select_list
 from .paths import fixed_folder, is_glob, names_folder, real_target, resolve
 from .sqltext import copy_statement, duckdb_reason, first_line, reader_call
 
@@ -248,7 +248,11 @@ class FileConnection(Connection):
                 else:
                     await self._db.run(put_file, staged.temp, target)
         except duck.Error as exc:
-            raise ConnectorError(f"cannot write {self.path!r}: {duckdb_reason(exc)}") from exc
+            reason = duckdb_reason(exc)
+            refused = refusal(reason)
+            if refused is not None:
+                raise ConnectorError(f"cannot write {self.path!r} exactly as {self.FORMAT}: {refused}") from exc
+            raise ConnectorError(f"cannot write {self.path!r}: {reason}") from exc
         except Refused as exc:
             raise ConnectorError(f"cannot write {self.path!r}: {exc}; left as it is") from exc
         except OSError as exc:
@@ -259,27 +263,18 @@ class FileConnection(Connection):
         return Column(name, quote_ident(name))
 
     async def exact_select(self, from_name: str) -> str:
-        """The query the sink writes: ``SELECT *`` unless a column's type needs storing otherwise.
+        """The query the sink writes: ``SELECT *`` unless a column's type needs storing otherwise or checking.
 
-        Decided from the column types; only columns of a type that can fail are scanned, for the first value
-        that cannot be written exactly, which fails the sink naming column and value.
+        Decided from the column types alone (a ``DESCRIBE``); a column of a type that can fail is checked
+        value by value inside the write itself (see :mod:`.exact`).
         """
         duck = engine()
 
         try:
             described = await self._db.fetchall(f"DESCRIBE SELECT * FROM {quote_ident(from_name)}")
-            columns = [self.exact_column(str(row[0]), str(row[1])) for row in described]
-            for column in columns:
-                if column.offending is None:
-                    continue
-                found = await self._db.fetchall(first_offending_query(from_name, column))
-                if found:
-                    raise ConnectorError(
-                        f"cannot write {self.path!r} exactly as {self.FORMAT}: column {column.name!r} holds "
-                        f"{shown(found[0][0])}, which {column.reason}"
-                    )
         except duck.Error as exc:
             raise ConnectorError(f"cannot write {self.path!r}: {duckdb_reason(exc)}") from exc
+        columns = [self.exact_column(str(row[0]), str(row[1])) for row in described]
         return f"SELECT {select_list(columns) or '*'} FROM {quote_ident(from_name)}"
 
     # -- load-time checks -------------------------------------------------------------------------------

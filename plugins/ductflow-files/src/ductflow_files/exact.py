@@ -133,24 +133,37 @@ def json_column(name: str, column_type: str, date_format: str | None, timestamp_
     return Column(name, ref, *found) if found else Column(name, ref)
 
 
-def select_list(columns: Sequence[Column]) -> str | None:
-    """The select list that writes ``columns``, or ``None`` when ``*`` writes every one as it is."""
-    if all(column.expression == quote_ident(column.name) for column in columns):
-        return None
-    return ", ".join(
-        column.expression if column.expression == quote_ident(column.name) else f"{column.expression} AS {column_ref}"
-        for column, column_ref in ((column, quote_ident(column.name)) for column in columns)
-    )
+#: What the error a refused value raises inside the ``COPY`` starts with, so the sink can tell it from others.
+REFUSAL = "ductflow refuses a value: "
 
 
-def first_offending_query(table: str, column: Column) -> str:
-    """A query for the first value of ``column`` in ``table`` that cannot be written exactly, as text."""
-    assert column.offending is not None
+def _checked(column: Column) -> str:
+    """The column's expression, raising an error that names column and value where the value cannot be written.
+
+    The check runs inside the ``COPY`` itself, in the same pass as the write: nothing is read twice (a view is
+    not computed again, a stream is not used up), and the first value found stops the write.
+    """
     ref = quote_ident(column.name)
-    return f"SELECT CAST({ref} AS VARCHAR) FROM {quote_ident(table)} WHERE {column.offending} LIMIT 1"
+    text = f"replace(replace(CAST({ref} AS VARCHAR), chr(10), '\\n'), chr(13), '\\r')"
+    shown = f"CASE WHEN length({text}) > 80 THEN left({text}, 79) || '…' ELSE {text} END"
+    message = f"{quote_literal(f'{REFUSAL}column {column.name!r} holds ' + chr(39))} || {shown} || "
+    message += quote_literal(f"', which {column.reason}")
+    return f"CASE WHEN {column.offending} THEN error({message}) ELSE {column.expression} END"
 
 
-def shown(value: object, limit: int = 80) -> str:
-    """A value for a one-line message: quoted, control characters escaped, cut at ``limit`` characters."""
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def select_list(columns: Sequence[Column]) -> str | None:
+    """The select list that writes ``columns``, or ``None`` when ``*`` writes every one as it is and needs no check."""
+    if all(column.expression == quote_ident(column.name) and column.offending is None for column in columns):
+        return None
+    parts = []
+    for column in columns:
+        ref = quote_ident(column.name)
+        expression = column.expression if column.offending is None else _checked(column)
+        parts.append(ref if expression == ref else f"{expression} AS {ref}")
+    return ", ".join(parts)
+
+
+def refusal(message: str) -> str | None:
+    """The part of a DuckDB error's first line after :data:`REFUSAL`, when the error is a refused value."""
+    _, found, rest = message.partition(REFUSAL)
+    return rest if found else None
