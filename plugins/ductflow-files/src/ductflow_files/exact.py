@@ -2,8 +2,9 @@
 
 The rule: a value is written so that the tap reads the same value back, or the sink fails naming the column
 and the first value it cannot write. Which columns need anything is decided from their TYPES alone (a
-``DESCRIBE``, no data read); only columns of a type that can actually fail are scanned, so a table of
-ordinary types is written with the same ``SELECT *`` as ever. The plugin README has the table, per format.
+``DESCRIBE``, no data read); only a column of a type that can actually fail gets a check, which runs inside
+the ``COPY``, so a table of ordinary types is written with the same ``SELECT *`` as ever. The plugin README
+has the table, per format.
 """
 
 from __future__ import annotations
