@@ -317,7 +317,7 @@ def test_database_in_a_missing_folder_is_a_clean_error(ductflow_run: Run, ductfl
     """A database: path whose folder does not exist gives a one-line Ductflow error, not a DuckDB traceback."""
     from ductflow_core.errors import PipelineError
 
-    with pytest.raises(PipelineError, match="cannot open the DuckDB database"):
+    with pytest.raises(PipelineError, match="database: the path names a folder that does not exist"):
         ductflow_run(
             "database: no/such/dir/x.duckdb\n"
             f"stages:\n  - {{name: nums, kind: tap, connection: {conn('Numbers', rows=3)}}}\n",
