@@ -85,3 +85,17 @@ async def test_sink_outside_the_sandbox_is_refused_and_writes_nothing(sandboxed,
     assert siblings(tmp_path / "outside") == []
     await make(ParquetConnection, sandboxed, path=str(tmp_path / "inside" / "t.parquet")).sink("t")
     assert siblings(tmp_path / "inside") == ["t.parquet"]
+
+
+async def test_sink_allowed_as_a_file_but_not_its_folder_says_what_to_allow(tmp_path: Path) -> None:
+    """A sandbox listing only the target file explains that the sink needs its folder, and writes nothing."""
+    (tmp_path / "out").mkdir()
+    database = Database(allowed_paths=[str(tmp_path / "out" / "x.csv")])
+    try:
+        facade = database.facade()
+        await facade.execute("CREATE TABLE t AS SELECT 1 AS a")
+        with pytest.raises(ConnectorError, match=r"allows the file but not its folder.*allowed_directories"):
+            await make(CsvConnection, facade, path=str(tmp_path / "out" / "x.csv")).sink("t")
+    finally:
+        database.close()
+    assert siblings(tmp_path / "out") == []

@@ -232,6 +232,13 @@ class FileConnection(Connection):
             raise ConnectorError(problem[1])
         target = real_target(self.location)
         self._db.check_path(target, write=True)
+        try:
+            self._db.check_path(target.parent / TEMP_FOLDER, write=True)
+        except ConnectorError:
+            raise ConnectorError(
+                f"cannot write {self.path!r}: the sandbox allows the file but not its folder, where a sink writes "
+                "first and renames the file into place; list the folder in allowed_directories"
+            ) from None
         if not self.overwrite and os.path.lexists(target):
             raise ConnectorError(f"{self.path!r} exists and overwrite is false")
         select = await self.exact_select(from_name)
