@@ -375,3 +375,14 @@ def test_killed_partitioned_sink_leaves_no_file_a_suffix_glob_over_its_parent_re
     result = ductflow("run", "read.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert len((tmp_path / "copy" / "back.csv").read_text().splitlines()) == 11
+
+
+async def test_leftovers_of_the_old_temporary_names_are_removed_for_the_target_only(db, tmp_path: Path) -> None:
+    """``.x.parquet.tmp-1a2b3c4d`` left by an earlier version goes on the next write of x.parquet; others stay."""
+    (tmp_path / ".x.parquet.tmp-1a2b3c4d").write_bytes(b"half a parquet file")
+    (tmp_path / ".x.parquet.old-0000ffff").mkdir()
+    (tmp_path / ".y.parquet.tmp-1a2b3c4d").write_bytes(b"another target's")
+    (tmp_path / ".x.parquet.tmp-notours").write_bytes(b"not our name")
+    await db.execute("CREATE TABLE t AS SELECT 1 AS a")
+    await make(ParquetConnection, db, path=str(tmp_path / "x.parquet")).sink("t")
+    assert siblings(tmp_path) == [".x.parquet.tmp-notours", ".y.parquet.tmp-1a2b3c4d", "x.parquet"]

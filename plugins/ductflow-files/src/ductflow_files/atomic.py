@@ -19,6 +19,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -168,6 +169,23 @@ def clean_stale(folder: Path) -> None:
             remove(area / name)
     with contextlib.suppress(OSError):
         area.rmdir()
+
+
+#: The temporary names sinks used before the temporary area existed: ``.<target>.tmp-1a2b3c4d`` (``.old-`` for
+#: a folder moved aside), next to the target. They had no lock, so only the current target's are removed.
+_LEGACY = re.compile(r"\.(?P<target>.+)\.(?:tmp|old)-[0-9a-f]{8}")
+
+
+def clean_legacy(target: Path) -> None:
+    """Delete what a killed write of ``target`` by an earlier version of this plugin left next to it."""
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for name in names:
+        found = _LEGACY.fullmatch(name)
+        if found is not None and found.group("target") == target.name:
+            remove(target.parent / name)
 
 
 def _clean_token(area: Path, token: str) -> None:

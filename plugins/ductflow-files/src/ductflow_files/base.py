@@ -20,6 +20,7 @@ from .atomic import (
     STAGED_EXTENSION,
     TEMP_FOLDER,
     Refused,
+    clean_legacy,
     clean_stale,
     is_empty_folder,
     kind_of,
@@ -243,7 +244,7 @@ class FileConnection(Connection):
             raise ConnectorError(f"{self.path!r} exists and overwrite is false")
         select = await self.exact_select(from_name)
         try:
-            await self._db.run(_prepare_folder, target.parent)
+            await self._db.run(_prepare_folder, target)
             with staging(target.parent) as staged:
                 options = self.writer_options(target)
                 if self.partition_by:
@@ -367,10 +368,11 @@ def sink_target_problem(params: Mapping[str, Any], base_dir: Path | None) -> tup
     return "path", f"{path!r} is a {found}; a partitioned sink writes a folder and never replaces a {found}"
 
 
-def _prepare_folder(folder: Path) -> None:
+def _prepare_folder(target: Path) -> None:
     """Create the target's folder and delete what killed writes into it left behind."""
-    folder.mkdir(parents=True, exist_ok=True)
-    clean_stale(folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(target.parent)
+    clean_legacy(target)
 
 
 def _os_reason(exc: OSError, target: Path) -> str:
