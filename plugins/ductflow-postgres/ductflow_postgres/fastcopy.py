@@ -5,8 +5,7 @@ the bound of a write (about 7 of 10 client CPU seconds for 5M rows). pgpq encode
 passes the bytes on, which left 4.5 CPU seconds and made the server the bound (see DRIVER.md).
 
 pgpq writes each Arrow type as one PostgreSQL type, so a table goes this way only when every column's target type
-is one pgpq writes exactly; interval columns, and arrays of varchar, char or timestamptz, stay with ADBC, which
-writes them natively.
+is one pgpq writes exactly; arrays of varchar, char or timestamptz stay with ADBC, which writes them natively.
 """
 
 from __future__ import annotations
