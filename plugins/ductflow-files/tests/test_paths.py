@@ -9,6 +9,9 @@ from urllib.parse import quote
 import pytest
 from helpers import FORMATS, make, rows, siblings
 
+from ductflow_files.base import sink_target_problem
+from ductflow_files.paths import names_folder
+
 HOSTILE_NAMES = [
     "it's here.csv",
     "semi;colon.csv",
@@ -65,3 +68,11 @@ async def test_lazy_view_keeps_reading_after_the_working_folder_changes(
     monkeypatch.chdir(tmp_path.parent)
     assert os.getcwd() != str(tmp_path)
     assert await rows(db, "SELECT n FROM lazy") == [(5,)]
+
+
+@pytest.mark.parametrize(("path", "folder"), [("out/", True), ("out/.", True), ("..", True), ("out/x.csv", False)])
+def test_a_path_ending_in_a_slash_or_dot_names_a_folder(path: str, folder: bool) -> None:
+    """``out/``, ``out/.`` and ``..`` name folders, which a sink without partition_by refuses even before they exist."""
+    assert names_folder(path) is folder
+    problem = sink_target_problem({"path": path}, Path("/nonexistent-base"))
+    assert (problem is not None) is folder

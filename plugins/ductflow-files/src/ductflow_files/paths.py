@@ -27,8 +27,8 @@ def resolve(path: str, base_dir: Path | None) -> Path:
 
 
 def names_folder(path: str) -> bool:
-    """Whether ``path`` is written as a folder: it ends in ``/``."""
-    return path.endswith("/")
+    """Whether ``path`` is written as a folder: it ends in ``/``, ``/.`` or ``/..`` (or is ``.`` or ``..``)."""
+    return os.path.basename(path) in ("", ".", "..")
 
 
 def fixed_folder(pattern: Path) -> Path:
