@@ -227,7 +227,7 @@ class StageDatabase:
         function that does (``SELECT * FROM enable_profiling()``, see :mod:`ductflow_core.transforms`)
         is refused.
         """
-        from .transforms import forbidden_calls
+        from .transforms import query_problem
 
         try:
             kinds = await self.statement_kinds(sql)
@@ -236,11 +236,9 @@ class StageDatabase:
         if kinds != ["SELECT"]:
             found = ", ".join(kinds) or "nothing"
             raise ConnectorError(f"{what} must be one SELECT statement; found {len(kinds)} statement(s): {found}")
-        calls = forbidden_calls(sql, self._owner.serialize)
-        if calls:
-            raise ConnectorError(
-                f"{what} may not call {', '.join(calls)}: it changes DuckDB's settings or state, or runs SQL text"
-            )
+        problem = query_problem(sql, kinds, self._owner.serialize, what=what)
+        if problem:
+            raise ConnectorError(problem)
 
     def check_path(self, path: str | os.PathLike[str], write: bool = False) -> str:
         """The real path of the file, folder or glob pattern ``path``, once the run's sandbox allows it.

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from .errors import PipelineError
 from .models import Stages, TransformStage
 from .sqlscan import query_problem as lexical_problem
-from .sqlscan import without_trailing_semicolons
+from .sqlscan import tokens, without_trailing_semicolons
 
 #: Returns DuckDB's statement types of a SQL text (``["SELECT"]``); raises ``duckdb.Error`` when it does not parse.
 StatementKinds = Callable[[str], list[str]]
@@ -92,6 +92,17 @@ def _function_names(tree: object, found: set[str]) -> set[str]:
     return found
 
 
+def lexical_calls(sql: str) -> list[str]:
+    """The forbidden functions a lexical scan sees called in ``sql`` (a name, then ``(``): a quick early warning."""
+    found: set[str] = set()
+    previous = ""
+    for text, quoted in tokens(sql):
+        if text == "(" and not quoted and previous in FORBIDDEN_FUNCTIONS:
+            found.add(previous)
+        previous = text.lower()
+    return sorted(found)
+
+
 def forbidden_calls(sql: str, serialize: Serialize | None) -> list[str]:
     """The forbidden functions ``sql`` (one SELECT) calls, from DuckDB's syntax tree; all it names without one."""
     if not _mentions_forbidden(sql):
@@ -108,6 +119,10 @@ def forbidden_calls(sql: str, serialize: Serialize | None) -> list[str]:
     if not isinstance(tree, dict) or tree.get("error"):
         return mentioned
     return sorted(_function_names(tree, set()) & FORBIDDEN_FUNCTIONS)
+
+
+def _calls_problem(what: str, calls: list[str]) -> str:
+    return f"{what} may not call {', '.join(calls)}: it changes DuckDB's settings or state, or runs SQL text"
 
 
 def query_problem(
@@ -137,7 +152,11 @@ def query_problem(
         return f"{what} is one SELECT query; found {len(kinds)} statement(s): {found}"
     calls = forbidden_calls(sql, serialize if kinds == ["SELECT"] else None)
     if calls:
-        return f"{what} may not call {', '.join(calls)}: it changes DuckDB's settings or state, or runs SQL text"
+        problem = _calls_problem(what, calls)
+        if kinds == ["MULTI"]:
+            # DuckDB gives no syntax tree of a MULTI: the text names the function, which may be a column's name.
+            problem += "; if it does not, list the PIVOT's values with IN (…) to make it a query DuckDB can check"
+        return problem
     return None
 
 
@@ -149,9 +168,8 @@ def transform_problem(sql: str, parse: StatementKinds | None = None, serialize: 
     """
     if parse is None:
         problem = lexical_problem(sql)
-        if problem is None and _mentions_forbidden(sql):
-            return query_problem(sql, ["SELECT"], None)
-        return problem
+        calls = lexical_calls(sql) if problem is None else []
+        return _calls_problem("a transform", calls) if calls else problem
     from .engine import engine
 
     try:

@@ -152,3 +152,10 @@ def test_validate_without_duckdb_refuses_a_settings_call(ductflow_run: Run, duct
     path.write_text(BASE + "- {name: t, kind: transform, sql: SELECT * FROM enable_profiling()}\n")
     with pytest.raises(PipelineError, match="may not call enable_profiling"):
         api.validate(api.load(path), parse_sql=False)
+
+
+def test_names_that_merely_contain_a_forbidden_name_are_fine(ductflow_run: Run) -> None:
+    """Columns such as query_count or a table called checkpoints pass both validate's scan and the run's check."""
+    text = BASE + "- {name: t, kind: transform, sql: 'SELECT k AS query_count, v AS checkpoints FROM a'}\n"
+    api.validate(api.load(text), parse_sql=False)
+    assert ductflow_run(text).rows("SELECT query_count, checkpoints FROM t") == [(1, 2)]
