@@ -44,19 +44,18 @@ class _Context:
         return PipelineError(text)
 
 
-# A one-line string starting so, or holding `key: value`, is YAML text rather than a file name.
+# A one-line string starting so, or holding `key: value` or a control character, is YAML text, not a file name.
 _YAML_START = ("[", "{", "- ", "#", "---")
 
 
 def _is_file_name(text: str) -> bool:
     """The rule of ``Stages.load(str)``: an existing file, else a one-line string that does not look like YAML."""
-    try:
-        if os.path.isfile(text):
-            return True
-    except (ValueError, OSError):  # a NUL byte, a name too long: not a file
-        return False
+    if os.path.isfile(text):  # False for a NUL byte or a name too long
+        return True
     one_line = text.strip()
-    return bool(one_line) and "\n" not in text and not one_line.startswith(_YAML_START) and ": " not in one_line
+    if not one_line or "\n" in text or "\r" in text or yamlsource.CONTROL_CHARACTERS.search(text):
+        return False
+    return not one_line.startswith(_YAML_START) and ": " not in one_line
 
 
 def _read(path_or_text: str | Path) -> tuple[str, str, Path]:

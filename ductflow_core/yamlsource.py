@@ -42,7 +42,8 @@ _PLAIN_MESSAGE_CHARS = 64 * 1024
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 # What YAML 1.1 forbids in a stream (tab, LF, CR and NEL are allowed); libyaml's message for them spans lines.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+#: What YAML forbids in a stream; a one-line string holding one is YAML text, not a file name.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # YAML's line breaks, as its marks count them
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FORMS = "write ${NAME}, ${NAME:-default} or ${NAME:?message}, and $${ for a literal ${"
@@ -142,7 +143,7 @@ def parse(text: str, source: str, env: Mapping[str, str]) -> Document:
     """Parse ``text``; raise :class:`PipelineError` with ``source:line`` for bad or hostile YAML."""
     if len(text) > MAX_CHARS:
         raise PipelineError(f"{source}: the pipeline is larger than {MAX_CHARS // (1024 * 1024)} MB")
-    if bad := _FORBIDDEN.search(text):
+    if bad := CONTROL_CHARACTERS.search(text):
         line = len(_LINE_BREAK.findall(text, 0, bad.start())) + 1
         code = f"U+{ord(bad.group()):04X}"
         raise PipelineError(f"{source}:{line}: not valid YAML: control character {code} (YAML allows tab and newline)")

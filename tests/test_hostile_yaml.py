@@ -118,6 +118,9 @@ def test_control_character_is_one_line_with_its_line(char: str, code: str) -> No
     """A raw NUL or other control character is one line with the line it is on."""
     message, _ = refused(f"- name: a\n  kind: transform\n  sql: SELECT 1{char}\n")
     assert message == f"<string>:3: not valid YAML: control character {code} (YAML allows tab and newline)"
+    # A one-line string with a NUL is YAML text (no file name holds one), refused the same way.
+    message, _ = refused(char)
+    assert message == f"<string>:1: not valid YAML: control character {code} (YAML allows tab and newline)"
     # Counted as YAML counts lines: a CR alone, CRLF and U+2028 end a line too.
     message, _ = refused(f"- name: a\r  kind: transform\r\n  sql: SELECT 1\u2028{char}\n")
     assert message.startswith("<string>:4: ")
