@@ -245,3 +245,23 @@ def test_the_implicit_current_folder_is_trusted_only_when_also_put_on_the_path_o
     assert installed.trusted_paths() == [here, "/site", here]
     installed.drop_implicit_entry()
     assert installed.trusted_paths() == ["/site", here]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DUCTFLOW_DISABLE_PLUGINS": "ductflow-files"},
+        {"DUCTFLOW_DISABLE_PLUGINS": "Ductflow_Files"},
+        {"DUCTFLOW_LOAD_PLUGINS": "ductflow-postgres"},
+    ],
+)
+def test_the_files_plugin_disabled_cannot_be_named_by_module(cli: Cli, tmp_path: Path, env: dict[str, str]) -> None:
+    """With ductflow-files disabled, module: ductflow_files.csvfile is refused at its line, exit 2."""
+    (tmp_path / "x.csv").write_text("a\n1\n")
+    (tmp_path / "pipeline.yaml").write_text(
+        "- name: a\n  kind: tap\n  connection:\n    kind: CustomConnection\n"
+        "    module: ductflow_files.csvfile\n    classname: CsvConnection\n    params: {path: x.csv}\n"
+    )
+    proc = cli("run", "pipeline.yaml", env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert "pipeline.yaml:5: stage 'a': connection.module: module 'ductflow_files.csvfile' belongs to" in proc.stderr
