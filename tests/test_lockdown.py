@@ -265,3 +265,24 @@ def test_the_files_plugin_disabled_cannot_be_named_by_module(cli: Cli, tmp_path:
     proc = cli("run", "pipeline.yaml", env=env)
     assert proc.returncode == 2, proc.stderr
     assert "pipeline.yaml:5: stage 'a': connection.module: module 'ductflow_files.csvfile' belongs to" in proc.stderr
+
+
+def test_a_ductflow_files_folder_next_to_the_pipeline_is_never_imported(cli: Cli, tmp_path: Path) -> None:
+    """A pipeline-local ductflow_files/ shadows neither module: ductflow_files.* nor a later kind: csv stage."""
+    marker = tmp_path / "shadow-imported"
+    (tmp_path / "ductflow_files").mkdir()
+    (tmp_path / "ductflow_files" / "__init__.py").write_text(MARK.format(path=str(marker)))
+    (tmp_path / "ductflow_files" / "csvfile.py").write_text(MARK.format(path=str(marker)))
+    (tmp_path / "x.csv").write_text("a\n7\n")
+    (tmp_path / "pipeline.yaml").write_text(
+        "- name: a\n  kind: tap\n  connection: {kind: CustomConnection, module: ductflow_files.csvfile,"
+        " classname: CsvConnection, params: {path: x.csv}}\n"
+        "- name: b\n  kind: tap\n  connection: {kind: csv, params: {path: x.csv}}\n"
+    )
+    proc = cli("run", "--allow-module", "ductflow_files.*", "--database", "out.duckdb", "pipeline.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert not marker.exists()
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT (SELECT a FROM a), (SELECT a FROM b)").fetchall() == [(7, 7)]
