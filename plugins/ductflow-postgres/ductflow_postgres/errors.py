@@ -33,6 +33,8 @@ _INTERNAL_NAME = re.compile(r"\s*(?:'|\")?__ductflow_\w+(?:'|\")?")
 # pgpq's wording for a value its encoder refuses, e.g. a date outside PostgreSQL's range.
 _ENCODE_REASON = re.compile(r'Encode \{ reason: "(.*?)" \}')
 _SQLSTATE = re.compile(r"\.?\s*SQLSTATE: ([0-9A-Z]{5})")
+# The server's context for a failed COPY row: which row and column, and the value as text when it had one.
+_COPY_CONTEXT = re.compile(r'^COPY [^\n]*?, line (\d+), column ([^\n:]+?)(?:: "(.*)")?$', re.M)
 
 
 def server_cause(exc: BaseException) -> str:
@@ -43,6 +45,7 @@ def server_cause(exc: BaseException) -> str:
     echo, Python tracebacks Arrow embeds, and the names of the plugin's temporary DuckDB objects.
     """
     code = sqlstate(exc)
+    context = _COPY_CONTEXT.search(str(exc))
     text = _SQLSTATE.sub("", str(exc).strip())
     text = _TAILS.sub("", text)
     for _ in range(6):
@@ -55,6 +58,10 @@ def server_cause(exc: BaseException) -> str:
         text = f"cannot encode a value for PostgreSQL: {encode.group(1)}"
     line = next((part.strip() for part in text.splitlines() if part.strip()), "") or type(exc).__name__
     line = re.sub(r"\s{2,}", " ", line).rstrip(". ")
+    if context:
+        row, column, value = context.groups()
+        shown = f": {value[:200]}" if value is not None else ""
+        line += f" (column {column!r}, row {row}{shown})"
     return f"{line} (SQLSTATE {code})" if code else line
 
 

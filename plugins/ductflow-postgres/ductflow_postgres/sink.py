@@ -31,7 +31,7 @@ from ductflow_core.errors import ConnectorError
 
 from . import fastcopy
 from .client import Target, connect, rollback, table_columns
-from .errors import connector_error, sqlstate
+from .errors import connector_error, server_cause, sqlstate
 from .names import TableName, quote_ident, quote_literal
 from .tap import STREAMING
 from .types import ColumnPlan, PgColumn, pg_columns_for_duck, plan_columns, relabel_batch
@@ -152,6 +152,12 @@ def _write(
     if mode == "replace" and not created and not truncate_first:
         cur.execute(f"TRUNCATE {table.sql}")
     merge_key = primary_key if mode == "merge" and not created else None
+    staged = [p for p in plans if p.staged]
+    if staged and not fast:
+        # ADBC refuses every statement after a failed one, savepoints included: check the casts first.
+        _check_casts(cur, table, stage, staged, existing)
+    elif staged:
+        cur.execute("SAVEPOINT ductflow_insert")
     try:
         cur.execute(_insert_sql(table, stage, plans, existing, merge_key))
     except Exception as exc:
@@ -159,8 +165,28 @@ def _write(
         if merge_key and sqlstate(exc) == "42P10":
             keys = ", ".join(merge_key)
             raise ConnectorError(f"mode: merge needs a primary key or unique index on ({keys}) in {table}") from None
+        if staged:
+            cur.execute("ROLLBACK TO SAVEPOINT ductflow_insert")
+            _check_casts(cur, table, stage, staged, existing)
         raise
     return rows
+
+
+def _check_casts(cur: Any, table: TableName, stage: str, staged: list[ColumnPlan], target: list[PgColumn]) -> None:
+    """Cast each staged column alone, raising for the first that fails with its name beside the server's reason.
+
+    PostgreSQL's error for a cast in ``INSERT … SELECT`` names the value and the type but not the column. With
+    psycopg this runs only once the INSERT has failed (rolled back to a savepoint before it), so it costs nothing
+    otherwise.
+    """
+    types = {c.name: c.sql_type for c in target}
+    for plan in staged:
+        col = quote_ident(plan.name)
+        try:
+            cur.execute(f"SELECT count(CAST({col} AS {types[plan.name]})) FROM {quote_ident(stage)}")
+            cur.fetchall()
+        except Exception as exc:
+            raise ConnectorError(f"writing {table} failed: column {plan.name!r}: {server_cause(exc)}") from None
 
 
 def _drain_if_streamed(duck: Any, cur: Any, source: str, table: TableName, mode: str) -> str | None:

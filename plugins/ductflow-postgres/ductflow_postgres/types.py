@@ -519,6 +519,8 @@ _WIDENINGS = {
     ("JSON", "VARCHAR"),
 }
 _TEXTUAL = ("VARCHAR", "JSON")
+# varchar(n) and char(n), as format_type spells them.
+_VARCHAR_LENGTH = re.compile(r"^(?:character varying|character|varchar|char|bpchar)\((\d+)\)$")
 
 
 def _lossless(source: str, target: str) -> bool:
@@ -564,6 +566,13 @@ def _checked(name: str, q: str, source: str, target: str, expr: str, col: PgColu
         nul = "contains({}, chr(0))"
         has_nul = f"list_bool_or(list_transform({q}, lambda x: {nul.format('x')}))" if is_list else nul.format(q)
         conditions.append((has_nul, "a string with a NUL character, which PostgreSQL's text cannot hold"))
+    length = _VARCHAR_LENGTH.match(col.sql_type)
+    if length and src in _TEXTUAL and not is_list:
+        # PostgreSQL refuses a longer value without naming the column, or cuts trailing spaces without a word.
+        conditions.append((f"length({q}) > {length.group(1)}", f"more than {length.group(1)} characters"))
+    if col.base in ("json", "jsonb") and src == "VARCHAR" and not is_list:
+        # The server's refusal of a COPY value names neither value nor (in binary) anything but the row.
+        conditions.append((f"NOT json_valid({q})", "text that is not valid JSON"))
     loss = _loss(q, src, tgt, is_list, col)
     if loss is not None:
         conditions.append((loss, f"a value its PostgreSQL type {col.sql_type} cannot hold exactly"))

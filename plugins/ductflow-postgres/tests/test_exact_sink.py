@@ -81,6 +81,9 @@ CASES = [
     ("timestamptz-into-date", "TIMESTAMPTZ '2020-01-01 12:00:00+00'", "date", "holds 2020-01-01 12:00:00+00:"),
     ("text-into-int", "'12x'", "integer", "holds 12x:"),
     ("text-into-uuid", "'not-a-uuid'", "uuid", "holds not-a-uuid:"),
+    ("too-long-varchar", "'abc '", "varchar(2)", "holds abc : more than 2 characters"),
+    ("bad-inet", "'zz'", "inet", "column 'v': invalid input syntax for type inet"),
+    ("bad-json", "'{bad'", "jsonb", "holds {bad: text that is not valid JSON"),
     ("bit", "'10110'::BIT", None, "10110"),
     ("union", "union_value(k := 1)", None, "no PostgreSQL mapping"),
     ("map", "MAP {'a': 1}", None, "no PostgreSQL mapping"),
@@ -94,7 +97,7 @@ _counter = itertools.count()
 
 
 def _is_error(expected: str) -> bool:
-    return any(word in expected for word in ("holds", "mapping", "cannot go"))
+    return any(word in expected for word in ("holds", "mapping", "cannot go", "invalid input"))
 
 
 @pytest.mark.parametrize(("mode", "writer"), WAYS, ids=[f"{m}-{w}" for m, w in WAYS])

@@ -165,15 +165,16 @@ async def test_json_columns_take_the_fast_writer_and_keep_their_values(make, db,
     assert rows == [(1, doc, '{"a": [true, null, "é"], "b": 1}', "é"), (2, None, None, None)]
 
 
-async def test_text_that_is_not_json_fails_the_fast_writer_with_the_servers_reason(make, db, pg_dsn, copies):
-    """A value that is not JSON, bound for jsonb, fails the sink with the server's reason and writes nothing."""
+async def test_text_that_is_not_json_fails_the_fast_writer_naming_column_and_value(make, db, pg_dsn, copies):
+    """A value that is not JSON, bound for jsonb, fails the sink naming the column and the value, and writes nothing."""
     execute(pg_dsn, "CREATE TABLE bad_docs (id int, jb jsonb)", """INSERT INTO bad_docs VALUES (0, '{"old": true}')""")
     await db.execute("CREATE TABLE src AS SELECT 1 AS id, '{not json' AS jb")
     with pytest.raises(
-        ConnectorError, match=r"writing bad_docs failed: invalid input syntax for type json.*\(SQLSTATE 22P02\)$"
+        ConnectorError, match=r"writing bad_docs failed: column 'jb' holds \{not json: text that is not valid JSON"
     ):
         await make(table="bad_docs", mode="replace").sink("src")
-    assert copies == ['"bad_docs"']
+    # DuckDB's check may stop the sink before or after its COPY has begun.
+    assert copies in ([], ['"bad_docs"'])
     assert fetch(pg_dsn, "SELECT id FROM bad_docs") == [(0,)]
 
 
