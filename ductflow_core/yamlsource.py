@@ -313,9 +313,13 @@ class _Builder:
             self.doc.missing_vars.append((path, name))
         if result.from_env:
             self.doc.secret_paths.add(path)
-            self.doc.env_values.setdefault(path, []).extend(result.from_env)
+            pieces = [v for v in result.from_env if v]
+            # The whole value too: a message quoting `'x${A}'` quotes it whole, and part of it is a secret.
+            if result.text and result.text not in pieces:
+                pieces.append(result.text)
+            self.doc.env_values.setdefault(path, []).extend(pieces)
             # A stage name is printed bare in progress lines: short ones are masked as words there (output.py).
-            self.doc.secrets.update(v for v in result.from_env if len(v) >= 4 or _names_a_stage(path))
+            self.doc.secrets.update(v for v in pieces if (len(v) >= 4 and v in result.from_env) or _names_a_stage(path))
         if not node.style and result.whole:
             # (A plain scalar's style is None from PyYAML, "" from libyaml.)
             # An unquoted lone ${VAR} takes the YAML type of its value: `port: ${PORT:-5432}` is an int.

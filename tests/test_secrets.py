@@ -130,3 +130,10 @@ def test_validate_print_masks_a_short_connection_kind_from_env(cli: Cli, tmp_pat
     assert proc.returncode == 0, proc.stderr
     assert "locator: '***'" in proc.stdout
     assert "csv" not in proc.stdout.replace("x.csv", "")
+
+
+def test_stage_name_built_partly_from_env_is_masked_whole() -> None:
+    """A stage name that is ``x${A}`` is quoted as ``'***'``: part of it came from the environment."""
+    message = load_error("- {name: 'x${A}'}\n", {"A": "Q"})
+    assert message == "<string>:1: stage '***': missing key 'kind' (one of tap, transform, sink, sql)"
+    assert "Q" not in message
