@@ -84,6 +84,8 @@ CASES = [
     ("too-long-varchar", "'abc '", "varchar(2)", "holds abc : more than 2 characters"),
     ("bad-inet", "'zz'", "inet", "column 'v': invalid input syntax for type inet"),
     ("bad-json", "'{bad'", "jsonb", "holds {bad: text that is not valid JSON"),
+    # Valid JSON that jsonb refuses: the server's reason, with the column and row from its COPY context.
+    ("jsonb-nul-escape", """'{"a": "\\u0000"}'""", "jsonb", "unsupported Unicode escape sequence (column 'v', row 1)"),
     ("bit", "'10110'::BIT", None, "10110"),
     ("union", "union_value(k := 1)", None, "no PostgreSQL mapping"),
     ("map", "MAP {'a': 1}", None, "no PostgreSQL mapping"),
@@ -97,7 +99,7 @@ _counter = itertools.count()
 
 
 def _is_error(expected: str) -> bool:
-    return any(word in expected for word in ("holds", "mapping", "cannot go", "invalid input"))
+    return any(word in expected for word in ("holds", "mapping", "cannot go", "invalid input", "unsupported"))
 
 
 @pytest.mark.parametrize(("mode", "writer"), WAYS, ids=[f"{m}-{w}" for m, w in WAYS])
