@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -149,14 +150,15 @@ def check_resources(pipeline: Stages, resolved: dict[str, Resolved]) -> None:
 
     The one rule that keeps a sink from overwriting or deleting a pipeline's own input, for every
     connection class alike (each says what it touches through ``Connection.resources``). A tap that
-    waits for the sink (``after:``, directly or not) reads what the sink wrote, and is allowed.
+    waits for the sink (``after:``, directly or not) reads what the sink wrote, and is allowed. The run's own
+    files count as read by every stage: a sink never replaces the pipeline file or its ``database:``.
     Resources are compared as strings, ``/`` separating the parts: resolve paths before returning them.
     The message names the sink's param (or ``params``) line and the tap, never the resource itself,
     which may have come from the environment.
     """
     taps = [(name, r) for name, r in resolved.items() if r.role == "tap" and r.resources]
     sinks = [(name, r) for name, r in resolved.items() if r.role == "sink" and r.resources]
-    if not taps or not sinks:
+    if not sinks:
         return
     from . import plan
 
@@ -175,6 +177,35 @@ def check_resources(pipeline: Stages, resolved: dict[str, Resolved]) -> None:
                     message = (
                         f"this sink {how} stage {tap_name!r} reads ({where}); a sink never writes the input of its run"
                     )
+                    raise PipelineError(pipeline.error_text(sink_name, key, message))
+    _check_run_files(pipeline, sinks)
+
+
+def _run_files(pipeline: Stages) -> list[tuple[str, str]]:
+    """The files the run itself reads or keeps: the pipeline file and its ``database:`` (with DuckDB's WAL)."""
+    files: list[tuple[str, str]] = []
+    if pipeline.source != "<string>":
+        source = Path(pipeline.source)
+        source = source if source.is_absolute() else Path.cwd() / source
+        files.append((os.path.realpath(source), "the pipeline file"))
+    database = pipeline.settings.database
+    if database and "\x00" not in database:
+        real = os.path.realpath(pipeline.base_dir / Path(database).expanduser())
+        files += [(real, "the run's DuckDB database"), (real + ".wal", "the run's DuckDB database")]
+    return files
+
+
+def _check_run_files(pipeline: Stages, sinks: list[tuple[str, Resolved]]) -> None:
+    """Refuse a sink that would replace the pipeline file or the run's database, or a folder holding either."""
+    run_files = _run_files(pipeline)
+    for sink_name, sink in sinks:
+        for written in sink.resources:
+            for path, what in run_files:
+                how = _relation(written, path)
+                if how is not None and how != "writes inside the folder that":
+                    key = ("connection", "params", *_param_of(pipeline, sink, written))
+                    target = f"would replace {what}" if how == "writes what" else f"writes a folder holding {what}"
+                    message = f"this sink {target}; a sink never writes what its own run reads or keeps"
                     raise PipelineError(pipeline.error_text(sink_name, key, message))
 
 

@@ -123,3 +123,33 @@ def test_sys_exit_in_check_stage_is_a_load_error(tmp_path: Path, capsys: pytest.
     path = _pipeline(tmp_path, _csv("t", "tap", "exit"))
     assert main(["validate", str(path)]) == 2
     assert _errors(capsys) == [f"error: {path}:3: stage 't': connection: CsvFile's load-time checks called sys.exit(4)"]
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_sink_onto_the_pipeline_file_itself_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """A sink whose path is the pipeline file is refused at load and the pipeline file stays as written."""
+    _data(tmp_path)
+    path = _pipeline(tmp_path, _csv("t", "tap", "data/in.csv") + _csv("s", "sink", "pipeline.yaml"))
+    before = path.read_text(encoding="utf-8")
+    assert main([command, str(path)]) == 2
+    [line] = _errors(capsys)
+    assert line.endswith(
+        "stage 's': connection.params.path: this sink would replace the pipeline file; "
+        "a sink never writes what its own run reads or keeps"
+    )
+    assert path.read_text(encoding="utf-8") == before
+
+
+@pytest.mark.parametrize("target", ["run.duckdb", "run.duckdb.wal"])
+def test_sink_onto_the_runs_database_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    """A sink writing the pipeline's own DuckDB database file (or its WAL) is refused at load, naming the database."""
+    _data(tmp_path)
+    text = "database: run.duckdb\nstages:\n" + _csv("t", "tap", "data/in.csv") + _csv("s", "sink", target)
+    path = _pipeline(tmp_path, text)
+    assert main(["validate", str(path)]) == 2
+    [line] = _errors(capsys)
+    assert "this sink would replace the run's DuckDB database" in line
