@@ -149,6 +149,12 @@ async def test_parquet_stores_what_it_has_no_type_for_as_documented(db, tmp_path
         ),
         (
             "parquet",
+            "'100000000000000000000000000000000000000'::UHUGEINT",
+            "'100000000000000000000000000000000000000'",
+            "more than 38 digits",
+        ),
+        (
+            "parquet",
             "{'x': '340282366920938463463374607431768211455'::UHUGEINT}",
             "'{'x': 340282366920938463463374607431768211455}'",
             "more than 38 digits",
@@ -247,3 +253,15 @@ async def test_a_json_format_dropping_nanoseconds_fails(db, tmp_path: Path) -> N
         await make(FORMATS["json"], db, path=str(tmp_path / "t.json"), timestamp_format="%Y-%m-%d %H:%M:%S.%f").sink(
             "t"
         )
+
+
+@pytest.mark.parametrize("column_type", ["HUGEINT", "UHUGEINT"])
+async def test_plain_wide_integers_of_38_digits_are_written_exactly(db, tmp_path: Path, column_type: str) -> None:
+    """A plain (U)HUGEINT column whose values have up to 38 digits is written to Parquet and read back equal."""
+    most = "9" * 38
+    low = "0" if column_type == "UHUGEINT" else f"-{most}"
+    await db.execute(f"CREATE TABLE t AS SELECT unnest(['{low}', '{most}', NULL]::{column_type}[]) AS v")
+    target = tmp_path / "t.parquet"
+    await make(FORMATS["parquet"], db, path=str(target)).sink("t")
+    rows = await db.fetchall(f"SELECT CAST(v AS VARCHAR) FROM read_parquet('{target}') ORDER BY v NULLS LAST")
+    assert rows == [(low,), (most,), (None,)]
