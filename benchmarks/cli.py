@@ -46,6 +46,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=BENCH_DIR / "data")
     p.add_argument("--work-dir", type=Path, default=BENCH_DIR / "work")
     p.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
+    p.add_argument(
+        "--baseline",
+        action="store_true",
+        help="write the results as baseline.* instead of latest.* (the run later runs are compared with)",
+    )
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     return p
 
@@ -128,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
 
         doc["scaling"] = run_scaling(ctx)
     doc["finished_at"] = dt.datetime.now().isoformat(timespec="seconds")
-    stem = result_stem(doc, [wl.key for wl in workloads], list(registry), scaling=args.scaling)
+    stem = result_stem(
+        doc, [wl.key for wl in workloads], list(registry), scaling=args.scaling, baseline=args.baseline
+    )
     json_path = write_json(doc, args.results_dir / f"{stem}.json")
     table = markdown(doc)
     (args.results_dir / f"{stem}.md").write_text(table)
@@ -138,13 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def result_stem(doc: dict[str, Any], ran: list[str], known: list[str], *, scaling: bool) -> str:
-    """``<date>-<host>`` for a full run; what a partial run did is added, so it never overwrites the full one.
+def result_stem(
+    doc: dict[str, Any], ran: list[str], known: list[str], *, scaling: bool, baseline: bool = False
+) -> str:
+    """``latest`` for a full run (``baseline`` with ``--baseline``); a partial run adds what it did.
 
-    ``2026-11-26-vm`` (every workload), ``2026-11-26-vm-W2-W4``, ``2026-11-26-vm-PG1-PG2-peers``,
-    ``2026-11-26-vm-scaling`` (``--workloads none --scaling``), ``…-quick``.
+    The folder keeps one baseline and the latest run, and git keeps the history, so names carry no date
+    (the date is in the file). A partial run never overwrites the full one: ``latest`` (every workload),
+    ``latest-W2-W4``, ``latest-PG1-PG2-peers``, ``latest-scaling`` (``--workloads none --scaling``), ``…-quick``.
     """
-    parts = [doc["date"], doc["host"]]
+    parts = ["baseline" if baseline else "latest"]
     if set(ran) != set(known):
         parts += ran
     if doc["peers"]:

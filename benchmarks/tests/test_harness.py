@@ -65,7 +65,7 @@ def test_quick_run_writes_well_formed_results(tmp_path: Path) -> None:
     argv = ["--quick", "--rows", "5000", "--workloads", "W1", "--data-dir", str(tmp_path / "data")]
     argv += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path / "results")]
     assert main(argv) == 0
-    [result] = (tmp_path / "results").glob("*-W1-quick.json")
+    [result] = (tmp_path / "results").glob("latest-W1-quick.json")
     doc = json.loads(result.read_text())
     assert doc["rows"] == 5000
     assert doc["quick"] is True
@@ -84,16 +84,35 @@ def test_quick_run_writes_well_formed_results(tmp_path: Path) -> None:
 
 
 def test_a_partial_run_never_takes_the_full_runs_file_name() -> None:
-    """Only a run of every workload is named ``<date>-<host>``; a subset, peers, scaling or --quick say so."""
+    """Only a run of every workload is named ``latest``; a subset, peers, scaling or --quick say so."""
     doc = {"date": "2026-11-26", "host": "vm", "peers": False, "quick": False}
     known = ["W1", "W2", "PG1"]
-    assert result_stem(doc, known, known, scaling=False) == "2026-11-26-vm"
-    assert result_stem(doc, ["PG1", "W1", "W2"], known, scaling=False) == "2026-11-26-vm"
-    assert result_stem(doc, ["W2"], known, scaling=False) == "2026-11-26-vm-W2"
-    assert result_stem(doc, [], known, scaling=True) == "2026-11-26-vm-scaling"
-    assert result_stem({**doc, "quick": True}, known, known, scaling=True) == "2026-11-26-vm-scaling-quick"
+    assert result_stem(doc, known, known, scaling=False) == "latest"
+    assert result_stem(doc, ["PG1", "W1", "W2"], known, scaling=False) == "latest"
+    assert result_stem(doc, ["W2"], known, scaling=False) == "latest-W2"
+    assert result_stem(doc, [], known, scaling=True) == "latest-scaling"
+    assert result_stem({**doc, "quick": True}, known, known, scaling=True) == "latest-scaling-quick"
     peers = {**doc, "peers": True}
-    assert result_stem(peers, ["PG1"], known, scaling=False) == "2026-11-26-vm-PG1-peers"
+    assert result_stem(peers, ["PG1"], known, scaling=False) == "latest-PG1-peers"
+
+
+def test_baseline_flag_names_the_run_baseline() -> None:
+    """``--baseline`` writes ``baseline.*`` for a full run and keeps a partial run's suffixes."""
+    doc = {"date": "2026-11-26", "host": "vm", "peers": False, "quick": False}
+    known = ["W1", "W2"]
+    assert result_stem(doc, known, known, scaling=False, baseline=True) == "baseline"
+    assert result_stem(doc, ["W2"], known, scaling=False, baseline=True) == "baseline-W2"
+
+
+def test_quick_baseline_run_writes_baseline_files(tmp_path: Path) -> None:
+    """A real ``--baseline`` run writes ``baseline-…`` files and no ``latest`` ones."""
+    argv = ["--quick", "--baseline", "--rows", "2000", "--workloads", "W5", "--data-dir", str(tmp_path / "data")]
+    argv += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path / "results")]
+    assert main(argv) == 0
+    names = sorted(p.name for p in (tmp_path / "results").iterdir())
+    assert "baseline-W5-quick.json" in names
+    assert "baseline-W5-quick.md" in names
+    assert not [n for n in names if n.startswith("latest")]
 
 
 def _outcome(name: str, walls: list[float]) -> Outcome:
