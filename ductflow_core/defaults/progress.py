@@ -13,15 +13,34 @@ from ..models import Stage, Stages
 from ..output import Output
 from ..runner import RunContext, StageResult
 
+#: Below this a stage's rate mostly measures start-up and timer noise, so it is not printed.
+RATE_AFTER_SECONDS = 1.0
 
-def describe(result: StageResult) -> str:
-    """``orders (tap): 1,000 rows in 0.12 s (8,333 rows/s)``."""
+
+def describe(result: StageResult, *, streamed_to: str | None = None) -> str:
+    """``orders (tap): 1,000,000 rows in 2.50 s (400,000 rows/s)``; the rate only past a second.
+
+    A stage left as a view has moved no rows yet when it finishes: unless its connection reported a count,
+    its line names the stage that reads it (``streamed_to``), whose own line counts the rows.
+    """
     seconds = f"{result.seconds:.2f} s"
     if result.rows is None:
+        if streamed_to:
+            return f"{result.name} ({result.kind}): streamed to {streamed_to}, ready in {seconds}"
         return f"{result.name} ({result.kind}): done in {seconds}"
-    rate = f" ({result.rows / result.seconds:,.0f} rows/s)" if result.seconds > 0 and result.rows else ""
+    rate = ""
+    if result.seconds >= RATE_AFTER_SECONDS and result.rows:
+        rate = f" ({result.rows / result.seconds:,.0f} rows/s)"
     noun = "row" if result.rows == 1 else "rows"
     return f"{result.name} ({result.kind}): {result.rows:,} {noun} in {seconds}{rate}"
+
+
+def _reader_of(stage: Stage, run: RunContext) -> str | None:
+    """The stages reading ``stage`` when ``stage`` is a view, else ``None``."""
+    if run.tables.get(stage.name, True):
+        return None
+    readers = sorted(run.readers.get(stage.name, ()))
+    return ", ".join(readers) or None
 
 
 class Progress:
@@ -68,7 +87,7 @@ class Progress:
                 result: StageResult = await inner
             finally:
                 self.running.pop(stage.name, None)
-            self._line("✓ " + describe(result))
+            self._line("✓ " + describe(result, streamed_to=_reader_of(stage, run)))
             return result
 
         return reported()
