@@ -233,7 +233,7 @@ async def arun(
         raise
     try:
         if not parsed_first:
-            # Parsed on the run's own database: opening a second one just to parse costs ~50 ms.
+            # Parsed on the run's own database: opening a second one just to parse is a cost start-up can skip.
             check_transforms(pipeline, db.statement_kinds, db.serialize)
         run = RunContext(pipeline, db, Hooks(pm), resolved, output)
         return await run_stages(run, names)

@@ -73,7 +73,7 @@ def console_main() -> int:
     startup.pause()
     code = main()
     # Everything left is freed with the process; a last cyclic collection over every object the run created
-    # (~80 ms after a 50-stage run) buys nothing. Python promises no __del__ at exit for such objects anyway.
+    # buys nothing and costs more the longer the run. Python promises no __del__ at exit for such objects anyway.
     import gc
 
     gc.freeze()

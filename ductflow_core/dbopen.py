@@ -1,6 +1,6 @@
 """Opening the run's DuckDB connection, optionally on a thread of its own.
 
-``duckdb.connect`` takes about 40 ms here and releases the GIL while it works. A run
+``duckdb.connect`` takes a noticeable part of start-up and releases the GIL while it works. A run
 starts it as soon as the pipeline's settings are known, then imports, resolves
 connections and builds its plugin manager in the meantime. Of what is heavy, this module
 imports only DuckDB's engine (see :mod:`.engine`), so that the thread can start before the rest of the run
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 #: Ductflow's defaults where they differ from DuckDB's; a pipeline's ``duckdb:`` overrides them.
 #: A COPY that keeps insertion order holds every batch a streamed source gets ahead of the writer, up to
-#: memory_limit: PostgreSQL -> Parquet peaked at 1.18 GB for 20M rows with it, 286 MB without, no slower.
+#: memory_limit, so a streamed read's memory grew with its size (docs/performance.md); without it, no slower.
 #: Without it, rows come out in the order DuckDB produces them; ORDER BY still orders.
 DEFAULT_SETTINGS: dict[str, Any] = {"preserve_insertion_order": False}
 

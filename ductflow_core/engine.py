@@ -2,8 +2,8 @@
 
 DuckDB's Python package is a C++ extension (``_duckdb``: connections, statements, results, errors) under a
 Python layer that the package's ``__init__`` sets up: relations through ``con.sql``, scanning Arrow objects
-for ``register``, expressions, typing helpers. Here the extension imports in about 13 ms and the package in
-about 80 ms, so a run executes its own SQL on the extension alone and imports the package only when the layer
+for ``register``, expressions, typing helpers. The extension imports several times faster than the package
+(docs/performance.md), so a run executes its own SQL on the extension alone and imports the package only when the layer
 is asked for (``self.c.raw``, ``self.c.sql``, ``self.c.register``). The package adds its methods to the
 extension's connection class, so a connection opened before it gains them too.
 

@@ -124,9 +124,8 @@ def consumers(pipeline: Stages, running: Iterable[str] | None = None) -> dict[st
 
 
 #: Views a stage may stack on before it is made a table anyway. DuckDB binds the whole chain again for each
-#: view created over it, so a chain costs time quadratic in its length: 48 one-reader transforms of 100 rows
-#: took ~0.5 s as views, ~0.09 s with a table every 8, ~0.05 s as tables. Long chains over large data are
-#: rare, and a table every 8 stages is a small price there.
+#: view created over it, so a chain costs time quadratic in its length (measured in docs/performance.md).
+#: Long chains over large data are rare, and a table every 8 stages is a small price there.
 VIEW_CHAIN_LIMIT = 8
 
 

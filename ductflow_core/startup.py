@@ -2,14 +2,14 @@
 
 Start-up creates many objects that live as long as the process (modules, classes,
 the code cattrs generates) and no garbage worth a collection. With the collector on,
-a W2 run spent about 20 ms in some 70 collections walking them before its first stage.
+a run spends dozens of collections walking them before its first stage.
 The console script pauses the collector; a command resumes it, with everything made
 so far frozen out of its reach, before it runs any connection's code.
 
-The price: garbage made during start-up is frozen with the rest and never freed. In a
-W2 run that is about 1,700 objects, ~320 KiB (mostly the classes attrs replaces by
-slotted ones), once per process; collecting it first would cost a full collection,
-about 50 ms, more than the pause saves.
+The price: garbage made during start-up is frozen with the rest and never freed: a
+few hundred KiB (mostly the classes attrs replaces by slotted ones), once per process;
+collecting it first would cost a full collection, more than the pause saves
+(figures in docs/performance.md).
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # YAML's line breaks, a
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FORMS = "write ${NAME}, ${NAME:-default} or ${NAME:?message}, and $${ for a literal ${"
 
-# libyaml, when PyYAML was built with it, parses ~10x faster; the events and their marks are the same.
+# libyaml, when PyYAML was built with it, parses much faster; the events and their marks are the same.
 _FastParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
 
 
@@ -160,7 +160,7 @@ def parse(text: str, source: str, env: Mapping[str, str]) -> Document:
 
 def _compose(text: str, source: str) -> yaml.Node | None:
     errors: list[yaml.YAMLError] = []
-    # The pure-Python parser, there for its plainer messages, runs ~20x slower: only small texts get it.
+    # The pure-Python parser, there for its plainer messages, is much slower: only small texts get it.
     composers = _COMPOSERS if len(text) <= _PLAIN_MESSAGE_CHARS else _COMPOSERS[:1]
     for composer_class in composers:
         composer = composer_class(text)

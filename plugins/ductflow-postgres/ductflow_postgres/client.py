@@ -89,8 +89,8 @@ def connect(target: Target, *, read_only: bool = False) -> Any:
     data-changing CTE, ``nextval``, a function that inserts) a tap's query might attempt. It is set before the
     session's first transaction begins, and a single statement cannot turn it off for the transaction it runs in.
 
-    The driver is imported here, not with the module: with pyarrow.dataset it costs ~50 ms, and a sink that the
-    fast writer takes never needs it.
+    The driver is imported here, not with the module: with pyarrow.dataset it is a visible part of start-up, and
+    a sink that the fast writer takes never needs it.
     """
     import adbc_driver_postgresql.dbapi as pg
 

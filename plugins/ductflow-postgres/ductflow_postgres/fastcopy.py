@@ -126,7 +126,7 @@ def connect(target: Target) -> Any:
 
 
 #: Rows encoded at a time. Smaller pieces keep the sending thread fed: a large one holds the GIL while pgpq
-#: encodes it, and the server drains its socket buffer and waits (16,384 rows: 8.2-8.8 s against 9.7 s, 5M rows).
+#: encodes it, and the server drains its socket buffer and waits.
 PIECE_ROWS = 16_384
 #: Encoded pieces waiting for the sending thread; each is about 2 MB at PIECE_ROWS rows of ten columns.
 QUEUE_DEPTH = 4

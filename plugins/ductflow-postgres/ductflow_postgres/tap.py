@@ -44,7 +44,7 @@ def _commit(con: Any, target: Target, table: TableName | None) -> None:
 
 
 #: Bytes of COPY data the driver decodes into each Arrow batch (its default is 16 MB). Smaller batches cut a
-#: 5,000,000-row read's peak memory from ~290 to ~235 MB at the same speed: see DRIVER.md.
+#: read's peak memory at the same speed: see DRIVER.md.
 BATCH_BYTES = 1 << 20
 
 

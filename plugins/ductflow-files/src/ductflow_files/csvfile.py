@@ -83,8 +83,8 @@ class CsvConnection(FileConnection):
     async def view_reader_options(self, pattern: str, literal: bool, options: dict[str, object]) -> dict[str, object]:
         """Options that fix what DuckDB's sniffer finds in the file now, so binding the view does not sniff again.
 
-        Every stage stacked on a view binds it again, and ``read_csv`` sniffs the file on each bind (about 5 ms for
-        a small file, more for wide ones). The sniffer's dialect and column types are the same ones ``read_csv``
+        Every stage stacked on a view binds it again, and ``read_csv`` sniffs the file on each bind (more for wide
+        files). The sniffer's dialect and column types are the same ones ``read_csv``
         would use on its own; a sniff that fails leaves the options as they were, for the read to report.
         """
         duck = engine()
