@@ -13,8 +13,8 @@ Every mode commits once at the end, so a failed or killed run leaves the target 
 
 Rows COPYd by the fast writer into a plain table created or truncated in the same transaction are written frozen
 (``COPY … FREEZE``), as a later VACUUM would leave them: the first reads after the load set no hint bits and the
-table's next VACUUM has nothing to do. Like TRUNCATE itself this is not MVCC-safe: a repeatable-read transaction older than the load
-sees the new rows (an empty table after TRUNCATE alone).
+table's next VACUUM has nothing to do. Like TRUNCATE itself this is not MVCC-safe: a repeatable-read transaction
+older than the load sees the new rows (an empty table after TRUNCATE alone).
 
 Columns whose target type the driver cannot write (see :mod:`.types`) always go through staging as text.
 """
