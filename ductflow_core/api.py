@@ -61,9 +61,17 @@ def _resolve(pipeline: Stages, registry: Registry | None, stages: Iterable[str] 
         known = [s.name for s in pipeline.stages]
         for name in stages:
             if name not in known:
-                raise PipelineError(f"{pipeline.source}: no stage is called {name!r}{did_you_mean(name, known)}")
+                hint = _stage_hint(pipeline, name, known)
+                raise PipelineError(f"{pipeline.source}: no stage is called {name!r}{hint}")
         names = plan.select(pipeline, stages)
     return resolve_pipeline(pipeline, registry or default_registry(), names)
+
+
+def _stage_hint(pipeline: Stages, name: str, known: list[str]) -> str:
+    """The closest stage name, or else every stage name (masked: a name may come from ``${VAR}``)."""
+    from .output import mask_secrets
+
+    return did_you_mean(name, known) or "; the stages are: " + mask_secrets(", ".join(known), pipeline.secrets)
 
 
 def database_path(pipeline: Stages, override: str | None = None) -> str | None:

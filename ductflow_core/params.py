@@ -180,11 +180,30 @@ def check_params(cls: type[Any], params: dict[str, Any], role: Role | None = Non
         structured = _convert.structure(params, model)
     except Exception as exc:
         found = [e for e in _convert.flatten(exc, model) if not (e[0] and e[0][0] in misplaced)]
+        found = _without_misspelt_required(params, spec, found)
         raise ParamsInvalid(_in_given_order(params, found + [((n,), m) for n, m in misplaced.items()])) from exc
     if misplaced:
         raise ParamsInvalid([((n,), m) for n, m in misplaced.items()])
     # Range and NonEmpty were checked by the converter, field by field, as it structured the values.
     return {name: getattr(structured, name) for name in params}
+
+
+def _without_misspelt_required(
+    params: dict[str, Any], spec: dict[str, tuple[Any, Any]], errors: list[tuple[tuple[Any, ...], str]]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """``errors`` less "missing required key" for a param an unknown key is a misspelling of.
+
+    ``pth: x`` for a required ``path`` is one mistake: the unknown key's did-you-mean names it, and a second
+    problem for the missing ``path`` would only send the reader looking for another.
+    """
+    import difflib
+
+    unknown = [key for key in params if key not in spec]
+    if not unknown:
+        return errors
+    missing = [e[0][0] for e in errors if len(e[0]) == 1 and e[1] == "missing required key"]
+    meant = {match for key in unknown for match in difflib.get_close_matches(key, list(spec), n=1)}
+    return [e for e in errors if not (len(e[0]) == 1 and e[0][0] in missing and e[0][0] in meant)]
 
 
 def _in_given_order(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -14,6 +15,11 @@ from pip_support import build_flags, ductflow
 
 from ductflow_core.errors import DuctflowError
 from ductflow_core.scaffold import create, names
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest itself depends on tomli before 3.11
+    import tomli as tomllib
 
 
 @pytest.mark.slow
@@ -106,3 +112,35 @@ def test_templates_fill_every_placeholder(tmp_path: Path) -> None:
             if path.suffix == ".py":
                 compile(text, str(path), "exec")
     assert 'weather = "ductflow_weather:WeatherConnection"' in (folder / "pyproject.toml").read_text()
+
+
+def _imports(folder: Path) -> set[str]:
+    """Top-level modules the Python files under ``folder`` import, less the standard library and relative ones."""
+    found: set[str] = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return {name for name in found if name not in sys.stdlib_module_names and name != "__future__"}
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements}
+
+
+def test_generated_pyproject_declares_what_its_code_imports(tmp_path: Path) -> None:
+    """Every third-party module the generated package imports is a dependency; its tests' ones are in ``[test]``."""
+    folder = create("weather", tmp_path)
+    project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+    runtime = _requirement_names(project["dependencies"])
+    test = runtime | _requirement_names(project["optional-dependencies"]["test"])
+    providers = {"ductflow_core": "ductflow", "ductflow_weather": "ductflow-weather"}
+    owned = {"ductflow-weather"}
+    src = {providers.get(name, name.replace("_", "-")) for name in _imports(folder / "src")} - owned
+    tests = {providers.get(name, name.replace("_", "-")) for name in _imports(folder / "tests")} - owned
+    assert "duckdb" in src
+    assert src <= runtime, f"src/ imports {sorted(src - runtime)} without declaring them"
+    # The conformance suite the tests enable is imported from ductflow_core.testing, which needs pytest.
+    assert tests | {"pytest"} <= test, f"tests/ import {sorted(tests - test)} without declaring them"

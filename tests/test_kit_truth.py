@@ -1,0 +1,131 @@
+"""The connector kit tells the truth: skipped checks say so, misspelt params and stage names get a real hint."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from test_conformance import ArrowFiles, run_suites
+
+pytest_plugins = ["pytester"]
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+ROUND_TRIPS = {
+    "test_every_type_round_trips",
+    "test_nulls_in_every_column_round_trip",
+    "test_unicode_round_trips",
+    "test_empty_table_round_trips",
+}
+
+
+class WritesNothing(ArrowFiles):
+    """Broken: its sink succeeds and writes nothing at all."""
+
+    async def sink(self, from_name: str) -> None:
+        return None
+
+
+SUITE = """
+from test_conformance import ArrowFilesSuite
+from test_kit_truth import WritesNothing
+
+
+class TestNothing(ArrowFilesSuite):
+    connection_class = WritesNothing
+    large_rows = 0
+    reads_back = {reads_back}
+"""
+
+
+def verdicts(pytester: pytest.Pytester, *, reads_back: bool) -> dict[str, str]:
+    """Run the suite against the sink that writes nothing; ``{check: outcome}``."""
+    run_suites(pytester, SUITE.format(reads_back=reads_back), "-rs")
+    found: dict[str, str] = {}
+    for case in ElementTree.parse(pytester.path / "report.xml").iter("testcase"):
+        marks = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        found[case.attrib["name"]] = marks[0] if marks else "passed"
+    return found
+
+
+def test_round_trips_are_skipped_without_read_back(pytester: pytest.Pytester) -> None:
+    """With ``reads_back = False`` every round-trip check reports skipped, naming the flag, instead of passing."""
+    found = verdicts(pytester, reads_back=False)
+    assert {check: found[check] for check in ROUND_TRIPS} == dict.fromkeys(ROUND_TRIPS, "skipped")
+    assert found["test_sink_accepts_every_sample"] == "passed"
+    report = ElementTree.parse(pytester.path / "report.xml")
+    reasons = {
+        case.attrib["name"]: skipped.attrib.get("message", "")
+        for case in report.iter("testcase")
+        for skipped in case.iter("skipped")
+    }
+    for check in ROUND_TRIPS:
+        assert reasons[check].endswith("TestNothing.reads_back is false"), reasons[check]
+
+
+def test_sink_that_writes_nothing_fails_when_it_can_read_back(pytester: pytest.Pytester) -> None:
+    """A sink that writes nothing fails every round-trip check when the suite can read back what it wrote."""
+    found = verdicts(pytester, reads_back=True)
+    assert {check: found[check] for check in ROUND_TRIPS} == dict.fromkeys(ROUND_TRIPS, "failure")
+
+
+def test_misspelt_required_param_gets_did_you_mean_alone(cli: Cli, tmp_path: Path) -> None:
+    """``pth:`` for a required ``path`` is one problem: the unknown key, with the param meant, and nothing else."""
+    (tmp_path / "pipeline.yaml").write_text(
+        "- name: src\n"
+        "  kind: tap\n"
+        "  connection:\n"
+        "    module: test_conformance\n"
+        "    classname: ArrowFiles\n"
+        "    params:\n"
+        "      foldr: data\n"
+        "      table: t\n"
+    )
+    proc = cli("validate", "pipeline.yaml")
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        "error: pipeline.yaml:7: stage 'src': connection.params.foldr: unknown key 'foldr' (did you mean 'folder'?)\n",
+    )
+
+
+def test_unrelated_unknown_key_still_reports_the_missing_param(cli: Cli, tmp_path: Path) -> None:
+    """An unknown key that is no misspelling of the missing required param leaves that param reported too."""
+    (tmp_path / "pipeline.yaml").write_text(
+        "- name: src\n"
+        "  kind: tap\n"
+        "  connection:\n"
+        "    module: test_conformance\n"
+        "    classname: ArrowFiles\n"
+        "    params: {table: t, zzz: 1}\n"
+    )
+    proc = cli("validate", "pipeline.yaml")
+    assert proc.returncode == 2
+    assert "unknown key 'zzz'" in proc.stderr
+    assert "connection.params.folder" in proc.stderr
+
+
+def test_schema_of_an_unknown_stage_lists_the_stages(cli: Cli, tmp_path: Path) -> None:
+    """``ductflow schema PIPELINE nosuch`` with no close name lists every stage name, exit 2."""
+    (tmp_path / "pipeline.yaml").write_text(
+        "- {name: orders, kind: transform, sql: SELECT 1 AS x}\n- {name: totals, kind: transform, sql: SELECT 2 AS y}\n"
+    )
+    proc = cli("schema", "pipeline.yaml", "nosuch")
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        "error: pipeline.yaml: no stage is called 'nosuch'; the stages are: orders, totals\n",
+    )
+
+
+def test_stage_list_masks_names_from_the_environment(cli: Cli, tmp_path: Path) -> None:
+    """A stage named from ``${VAR}`` is listed as ``***``: a value from the environment is never printed."""
+    (tmp_path / "pipeline.yaml").write_text(
+        "- {name: '${HIDDEN_STAGE}', kind: transform, sql: SELECT 1 AS x}\n"
+        "- {name: totals, kind: transform, sql: SELECT 2 AS y}\n"
+    )
+    proc = cli("schema", "pipeline.yaml", "nosuch", env={"HIDDEN_STAGE": "secretstage"})
+    assert proc.returncode == 2
+    assert "secretstage" not in proc.stderr + proc.stdout
+    assert proc.stderr == "error: pipeline.yaml: no stage is called 'nosuch'; the stages are: ***, totals\n"
