@@ -55,9 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     named = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(named if named in COMMANDS else None).parse_args(argv)
     from .commands import guarded
+    from .errors import ExitCode
 
     code = guarded(_command(COMMANDS[args.command]).main, args)
-    if code in (130, 143) or _stuck_workers():
+    if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) or _stuck_workers():
         # A stopped or failed run may leave a worker blocked in a connection's own code, which
         # ignores DuckDB's interrupt; don't wait for it at exit.
         sys.stdout.flush()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .dbopen import connect
 from .engine import engine, python_api
-from .errors import ConnectorError, PipelineError
+from .errors import ConnectorError, PipelineError, first_line
 from .models import Field
 from .sandbox import RunSandbox, real
 from .sqlnames import quote_ident
@@ -80,7 +80,7 @@ class Database:
                 self._con.close()
                 # duckdb: settings that shut external access or the configuration before the sandbox is set.
                 raise PipelineError(
-                    f"sandbox: cannot be applied with these duckdb: settings ({str(exc).splitlines()[0]}); "
+                    f"sandbox: cannot be applied with these duckdb: settings ({first_line(exc)}); "
                     "leave enable_external_access and lock_configuration to the sandbox"
                 ) from None
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ductflow-db")
@@ -217,7 +217,7 @@ class StageDatabase:
         try:
             return self._owner.statement_kinds(sql)
         except duck.Error as exc:
-            raise ConnectorError(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from exc
+            raise ConnectorError(first_line(exc)) from exc
 
     async def require_query(self, sql: str, what: str = "a tap query") -> None:
         """Raise :class:`ConnectorError` unless DuckDB parses ``sql`` as exactly one read-only ``SELECT`` statement.

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .engine import engine
-from .errors import PipelineError
+from .errors import PipelineError, first_line
 
 if TYPE_CHECKING:
     import duckdb
@@ -45,8 +45,7 @@ def connect(path: str | None, config: Mapping[str, Any] | None = None) -> duckdb
         connection: duckdb.DuckDBPyConnection = duck.connect(path or ":memory:", config=settings)
         return connection
     except duck.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise PipelineError(f"cannot open the DuckDB database {path or ':memory:'}: {first}") from exc
+        raise PipelineError(f"cannot open the DuckDB database {path or ':memory:'}: {first_line(exc)}") from exc
 
 
 #: Settings checked when the pipeline loads, without DuckDB: ``{name: (least, most)}``. DuckDB refuses

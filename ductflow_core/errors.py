@@ -6,7 +6,18 @@ in a plugin, and the CLI keeps its traceback.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
+
+
+class ExitCode(enum.IntEnum):
+    """What ``ductflow`` exits with: success, a failed run, an invalid pipeline, or a signal (128 + its number)."""
+
+    OK = 0
+    FAILED = 1
+    INVALID = 2
+    INTERRUPTED = 130
+    TERMINATED = 143
 
 
 class DuctflowError(Exception):
@@ -15,7 +26,7 @@ class DuctflowError(Exception):
     ``exit_code`` is what ``ductflow`` exits with when this error ends a command.
     """
 
-    exit_code: int = 1
+    exit_code: int = ExitCode.FAILED
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -28,7 +39,7 @@ class DuctflowError(Exception):
 class PipelineError(DuctflowError):
     """The pipeline cannot be loaded or validated (bad YAML, bad keys, bad params)."""
 
-    exit_code = 2
+    exit_code = ExitCode.INVALID
 
 
 class PluginError(PipelineError):
@@ -59,7 +70,7 @@ class ParamError(ConnectorError):
 class StageFailed(DuctflowError):
     """A stage raised while the pipeline ran; names the stage, its class and the cause."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
     def __init__(self, stage: str, where: str, cause: BaseException, location: str = "") -> None:
         detail = str(cause) if isinstance(cause, DuctflowError) else _describe(cause)
@@ -86,8 +97,19 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def first_line(error: BaseException | str, fallback: str | None = None) -> str:
+    """The first non-blank line of a driver's error, stripped: DuckDB and drivers put the useful part there.
+
+    With no such line: ``fallback`` when given, else an exception's class name (``""`` for a text).
+    """
+    for line in str(error).splitlines():
+        if line.strip():
+            return line.strip()
+    if fallback is not None:
+        return fallback
+    return "" if isinstance(error, str) else type(error).__name__
+
+
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    # DuckDB and drivers put the useful line first and context after it.
-    first = text.splitlines()[0] if text else ""
+    first = first_line(exc, fallback="")
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

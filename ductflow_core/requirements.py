@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import PipelineError
+from .errors import PipelineError, first_line
 from .models import Stages
 
 
@@ -21,8 +21,7 @@ def check_requirements(pipeline: Stages) -> None:
         try:
             req = Requirement(text)
         except InvalidRequirement as exc:
-            first = str(exc).splitlines()[0]
-            raise PipelineError(f"{where}: requires[{index}]: not a requirement: {first}") from None
+            raise PipelineError(f"{where}: requires[{index}]: not a requirement: {first_line(exc)}") from None
         try:
             version = metadata.version(req.name)
         except metadata.PackageNotFoundError:

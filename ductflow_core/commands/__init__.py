@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from ..errors import DuctflowError
+from ..errors import DuctflowError, ExitCode
 
 
 def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -23,10 +23,10 @@ def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespa
     except BrokenPipeError:
         # The reader went away (``| head``): nothing more to say, and nothing failed.
         sys.stderr.close()
-        return 0
+        return ExitCode.OK
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 def _mask(args: argparse.Namespace, text: str) -> str:

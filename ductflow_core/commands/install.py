@@ -11,7 +11,7 @@ import argparse
 import re
 from typing import Any
 
-from ..errors import DuctflowError
+from ..errors import DuctflowError, ExitCode
 
 _BARE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -69,4 +69,4 @@ def main(args: argparse.Namespace) -> int:
     done = subprocess.run(command, check=False)
     if done.returncode != 0:
         raise PipFailed(f"pip {args.pip_command} failed (exit {done.returncode}); see pip's output above")
-    return 0
+    return ExitCode.OK

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..errors import ExitCode
+
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
     """``new-plugin NAME [--dir DIR]``."""
@@ -27,4 +29,4 @@ def main(args: argparse.Namespace) -> int:
     print(f"  cd {target}")
     print("  pip install -e '.[test]'")
     print("  pytest")
-    return 0
+    return ExitCode.OK

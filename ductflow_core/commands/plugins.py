@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..errors import ExitCode
+
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
     """``plugins [--json]``."""
@@ -28,7 +30,7 @@ def main(args: argparse.Namespace) -> int:
         pins = {i.dist.lower(): f"{i.dist}=={i.version}" for i in [*registry.locators(), *registry.hook_plugins()]}
         for key in sorted(pins):
             print(pins[key])
-        return 0
+        return ExitCode.OK
     rows = [
         {
             "kind": "connection" if i.group == "ductflow.connections" else "hooks",
@@ -42,12 +44,12 @@ def main(args: argparse.Namespace) -> int:
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
-        return 0
+        return ExitCode.OK
     if not rows:
         print("no plugins installed")
-        return 0
+        return ExitCode.OK
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         line = f"{r['kind']:<10}  {r['name']:<{width}}  {r['distribution']} {r['version']}  ({r['target']})"
         print(line if r["status"] == "ok" else f"{line}  [{r['status']}]")
-    return 0
+    return ExitCode.OK

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Coroutine
 from typing import Any
 
+from ..errors import ExitCode
 from ._policy import pipeline_parent, registry_from, untrust_current_folder
 
 
@@ -22,39 +23,38 @@ def main(args: argparse.Namespace) -> int:
     """Load, validate and run; 0 when every stage finished."""
     untrust_current_folder()
     from .. import api
+    from ..session import start_database
 
     pipeline = api.load(args.pipeline)
     args.secrets = pipeline.secrets
     # Before the imports below: DuckDB opens on its own thread meanwhile.
-    opening = api.begin_database(pipeline, args.database)
+    early = start_database(pipeline, args.database)
     try:
         import asyncio
         import sys
 
         from ..defaults.progress import Progress
         from ..output import Output
-        from ..plugins import make_plugin_manager
+        from ..session import run_all
         from ..startup import resume
 
         output = Output(secrets=pipeline.secrets)
         progress = Progress(output, live=sys.stderr.isatty())
-        registry = registry_from(args)
-        pm = make_plugin_manager(registry=registry, plugins=[progress])
-        run = api.arun(
+        run = run_all(
             pipeline,
             database=args.database,
             stages=args.stage,
-            pm=pm,
+            plugins=[progress],
             output=output,
-            registry=registry,
-            opening=opening,
+            registry=registry_from(args),
+            early=early,
         )
         resume()
         asyncio.run(stoppable(run))
     finally:
-        if opening is not None:
-            opening.discard()
-    return 0
+        if early is not None:
+            early.discard()
+    return ExitCode.OK
 
 
 async def stoppable(run: Coroutine[Any, Any, Any]) -> Any:
@@ -80,7 +80,7 @@ async def stoppable(run: Coroutine[Any, Any, Any]) -> Any:
         if not received:
             raise
         sig = received[0]
-        raise RunInterrupted(f"run stopped by {sig.name}", 128 + int(sig)) from None
+        raise RunInterrupted(f"run stopped by {sig.name}", ExitCode(128 + int(sig))) from None
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

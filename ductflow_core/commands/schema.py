@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..errors import ExitCode
 from ._policy import pipeline_parent, registry_from, untrust_current_folder
 
 
@@ -35,4 +36,4 @@ def main(args: argparse.Namespace) -> int:
     width = max((len(f.name) for f in fields), default=0)
     for f in fields:
         print(f"{f.name.ljust(width)}  {f.type}{'' if f.nullable else ' NOT NULL'}")
-    return 0
+    return ExitCode.OK

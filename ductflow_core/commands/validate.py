@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._policy import pipeline_parent, registry_from, untrust_current_folder
+
+if TYPE_CHECKING:
+    from ..models import Stages
+    from ..resolve import Resolved
+from ..errors import ExitCode
 
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
@@ -17,6 +22,11 @@ def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also parse transform SQL with DuckDB (catches syntax errors; imports DuckDB, slower)",
     )
+    parser.add_argument(
+        "--connect",
+        action="store_true",
+        help="also check each connection: files exist, servers answer, credentials and tables are there",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -27,6 +37,11 @@ def main(args: argparse.Namespace) -> int:
     pipeline = api.load(args.pipeline)
     args.secrets = pipeline.secrets
     resolved = api.validate(pipeline, registry=registry_from(args), parse_sql=args.parse_sql)
+    _check_tables(pipeline, args.parse_sql)
+    if args.connect:
+        import asyncio
+
+        asyncio.run(_check_connections(pipeline, resolved))
     if args.print:
         from ..render_pipeline import dump_masked
 
@@ -36,4 +51,50 @@ def main(args: argparse.Namespace) -> int:
         f"{pipeline.source}: valid: {stages} stage{'s' if stages != 1 else ''}, "
         f"{connections} connection{'s' if connections != 1 else ''} resolved"
     )
-    return 0
+    return ExitCode.OK
+
+
+def _check_tables(pipeline: Stages, parse_sql: bool) -> None:
+    """Refuse a transform reading a table that no stage makes, DuckDB lacks and the ``database:`` file lacks.
+
+    DuckDB is imported only when the scan finds such a name, to look in its catalog and the file.
+    """
+    from .. import api, plan, sqlscan
+    from ..transforms import duckdb_serialize, existing_tables
+
+    refs = plan.parser_refs(duckdb_serialize()) if parse_sql else sqlscan.table_refs
+    unknown = plan.unknown_tables(pipeline, refs)
+    if unknown:
+        present = existing_tables(sorted({table for _, table in unknown}), api.database_path(pipeline))
+        plan.check_tables(pipeline, [(stage, table) for stage, table in unknown if table not in present])
+
+
+async def _check_connections(pipeline: Stages, resolved: dict[str, Resolved]) -> None:
+    """Await each stage's ``Connection.check``, in file order; the first failure is raised with its stage."""
+    from ..errors import ConnectorError, DuctflowError
+
+    for stage in pipeline.stages:
+        res = resolved.get(stage.name)
+        if res is None or res.role is None:
+            continue
+        try:
+            instance = res.cls.create(
+                name=stage.name,
+                c=None,
+                params=res.params,
+                config=res.spec.config,
+                fields=res.spec.fields,
+                locator=res.spec.locator,
+                base_dir=pipeline.base_dir,
+                spec=res.spec,
+            )
+            try:
+                await instance.check(res.role)
+            finally:
+                await instance.close()
+        except Exception as exc:  # a plugin's own error too: the user sees one line naming the stage
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            reason = text if isinstance(exc, DuctflowError) else f"{type(exc).__name__}: {text}".rstrip(": ")
+            raise ConnectorError(
+                f"{pipeline.location(stage.name)}: stage {stage.name!r}: check failed: {reason}"
+            ) from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ductflow_core.errors import ConnectorError
+from ductflow_core.errors import ConnectorError, first_line
 
 # Prefixes the driver, Arrow and DuckDB stack in front of the server's own words.
 _NOISE = [
@@ -56,7 +56,7 @@ def server_cause(exc: BaseException) -> str:
     encode = _ENCODE_REASON.search(text)
     if encode:
         text = f"cannot encode a value for PostgreSQL: {encode.group(1)}"
-    line = next((part.strip() for part in text.splitlines() if part.strip()), "") or type(exc).__name__
+    line = first_line(text, fallback=type(exc).__name__)
     line = re.sub(r"\s{2,}", " ", line).rstrip(". ")
     if context:
         row, column, value = context.groups()

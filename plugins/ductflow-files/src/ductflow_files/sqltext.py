@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 
+from ductflow_core.errors import first_line
 from ductflow_core.sqlnames import quote_ident, quote_literal
 
 
@@ -51,14 +52,6 @@ def copy_statement(
     return f"COPY ({select}) TO {quote_literal(target)} ({', '.join(parts)})"
 
 
-def first_line(exc: BaseException) -> str:
-    """The first non-empty line of an error's text: DuckDB puts the useful part there."""
-    for line in str(exc).splitlines():
-        if line.strip():
-            return line.strip()
-    return type(exc).__name__
-
-
 #: DuckDB puts the cause of an I/O error in a JSON object inside its message.
 _JSON_DETAIL = re.compile(r"\{\s*\"exception_type\".*\}")
 
@@ -81,4 +74,4 @@ def duckdb_reason(exc: BaseException) -> str:
     if isinstance(code, (str, int)) and str(code).isdigit() and int(code) > 0:
         return os.strerror(int(code))
     message = detail.get("exception_message") if isinstance(detail, dict) else None
-    return str(message).splitlines()[0] if message else line[: found.start()].rstrip(": ")
+    return first_line(str(message)) if message else line[: found.start()].rstrip(": ")
