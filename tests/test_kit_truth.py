@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -129,3 +130,54 @@ def test_stage_list_masks_names_from_the_environment(cli: Cli, tmp_path: Path) -
     assert proc.returncode == 2
     assert "secretstage" not in proc.stderr + proc.stdout
     assert proc.stderr == "error: pipeline.yaml: no stage is called 'nosuch'; the stages are: ***, totals\n"
+
+
+TUTORIAL = Path(__file__).parent.parent / "docs" / "plugins" / "tutorial.md"
+
+TUTORIAL_SUITE = """
+from pathlib import Path
+
+from ductflow_core.testing.conformance import ConnectionSuite
+from tutorial_sqlite import SqliteConnection
+
+
+class TestTutorial(ConnectionSuite):
+    connection_class = SqliteConnection
+    bad_params = {"batch_size": "many"}
+    large_rows = 100_000
+
+    def sink_params(self, tmp_path, table):
+        return {"path": str(tmp_path / "test.sqlite"), "table": table}
+
+    def tap_params(self, tmp_path, table):
+        return {"path": str(tmp_path / "test.sqlite"), "table": table}
+"""
+
+
+def _python_block_defining(path: Path, marker: str) -> str:
+    text = path.read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    return next(block for block in blocks if marker in block)
+
+
+def test_tutorial_connection_passes_the_suite_it_describes(pytester: pytest.Pytester) -> None:
+    """The tutorial's SQLite connection, as printed, passes every conformance check but the locator one."""
+    pytester.makepyfile(tutorial_sqlite=_python_block_defining(TUTORIAL, "class SqliteConnection(Connection):"))
+    result = run_suites(pytester, TUTORIAL_SUITE, "-rs")
+    result.assert_outcomes(passed=12, skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] *: TestTutorial.locator is not set"])
+
+
+def test_docs_teach_one_recipe_for_blocking_calls() -> None:
+    """The tutorial's connection calls sqlite3 only through a facade's ``run``; no doc code starts its own threads."""
+    code = _python_block_defining(TUTORIAL, "class SqliteConnection(Connection):")
+    inline = [line.strip() for line in code.splitlines() if re.match(r"\s+(db|cursor)\.\w+\(", line)]
+    assert inline == [], "blocking sqlite3 calls made directly in an async def"
+    docs = [TUTORIAL, TUTORIAL.parent.parent / "connections.md"]
+    for path in docs:
+        blocks = re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+        assert blocks
+        for block in blocks:
+            assert "to_thread" not in block, path
+            assert "threading" not in block, path
+    assert "#blocking-calls" in TUTORIAL.read_text(encoding="utf-8")
