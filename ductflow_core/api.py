@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +12,6 @@ import pluggy
 from .discovery import Registry, default_registry
 from .errors import PipelineError, did_you_mean
 from .models import Stages
-from .plugins import Hooks, make_plugin_manager
 from .resolve import Resolved, resolve_pipeline
 from .transforms import check_transforms, duckdb_serialize, duckdb_statement_kinds
 
@@ -52,7 +51,13 @@ def validate(
     return _resolve(pipeline, registry, stages)
 
 
-def _resolve(pipeline: Stages, registry: Registry | None, stages: Iterable[str] | None) -> dict[str, Resolved]:
+def _resolve(
+    pipeline: Stages,
+    registry: Registry | None,
+    stages: Iterable[str] | None,
+    *,
+    deps: Mapping[str, set[str]] | None = None,
+) -> dict[str, Resolved]:
     from . import plan
 
     names = None
@@ -63,8 +68,8 @@ def _resolve(pipeline: Stages, registry: Registry | None, stages: Iterable[str] 
             if name not in known:
                 hint = _stage_hint(pipeline, name, known)
                 raise PipelineError(f"{pipeline.source}: no stage is called {name!r}{hint}")
-        names = plan.select(pipeline, stages)
-    return resolve_pipeline(pipeline, registry or default_registry(), names)
+        names = plan.select(pipeline, stages, deps=deps)
+    return resolve_pipeline(pipeline, registry or default_registry(), names, deps=deps)
 
 
 def _stage_hint(pipeline: Stages, name: str, known: list[str]) -> str:
@@ -84,29 +89,22 @@ def database_path(pipeline: Stages, override: str | None = None) -> str | None:
     return None
 
 
-def begin_database(pipeline: Stages, override: str | None = None) -> Opening | None:
-    """Start opening the run's DuckDB database on a thread; give the result to :func:`open_database`.
-
-    ``None`` when the database is a file that does not exist yet: creating it early would leave
-    it behind a run that fails validation.
-    """
-    from .dbopen import open_early
-
-    return open_early(database_path(pipeline, override), pipeline.settings.duckdb)
-
-
-def open_database(
-    pipeline: Stages, override: str | None = None, *, opening: Opening | None = None, plugins_only: bool = False
-) -> Database:
+def open_database(pipeline: Stages, override: str | None = None, *, plugins_only: bool = False) -> Database:
     """Open the run's DuckDB database with the pipeline's settings and sandbox.
 
     The sandbox is resolved by real paths (see :mod:`.sandbox`) and its folders are searched for
     symlinks leading outside it before the database opens.
 
-    :param opening: what :func:`begin_database` returned for the same ``pipeline`` and ``override``.
     :param plugins_only: the run uses installed plugins only: its SQL may not install or load DuckDB
         extensions either.
     """
+    return _open_database(pipeline, override, None, plugins_only=plugins_only)
+
+
+def _open_database(
+    pipeline: Stages, override: str | None, opening: Opening | None, *, plugins_only: bool
+) -> Database:
+    """:func:`open_database`, taking the connection from ``opening`` (see :func:`.session.start_database`)."""
     from .db import Database
 
     sandbox = run_sandbox(pipeline)
@@ -209,44 +207,14 @@ async def arun(
     pm: pluggy.PluginManager | None = None,
     output: Output | None = None,
     registry: Registry | None = None,
-    opening: Opening | None = None,
 ) -> list[StageResult]:
     """Run ``pipeline`` (or the named ``stages`` and what they need); return one result per stage.
 
-    ``opening`` is the run's database already being opened by :func:`begin_database`; without it,
-    the run starts opening it itself, before resolving connections, so the two overlap.
+    The run is built by :func:`ductflow_core.session.open_run`, as every command's is.
     """
-    from .output import Output
-    from .requirements import check_requirements
-    from .runner import RunContext, run_stages
+    from .session import run_all
 
-    registry = registry or default_registry()
-    names = list(stages) if stages is not None else None
-    try:
-        check_requirements(pipeline)
-        if opening is None:
-            opening = begin_database(pipeline, database)
-        resolved = _resolve(pipeline, registry, names)
-        pm = pm or make_plugin_manager(registry=registry)
-        output = output or Output(secrets=pipeline.secrets)
-        # begin_database leaves only a file not made yet unopened; it is made only for a pipeline
-        # that passes every check, so its transforms are parsed first, without it.
-        parsed_first = opening is None and database_path(pipeline, database) is not None
-        if parsed_first:
-            check_transforms(pipeline, duckdb_statement_kinds(), duckdb_serialize())
-        db = open_database(pipeline, database, opening=opening, plugins_only=registry.policy.plugins_only)
-    except BaseException:
-        if opening is not None:
-            opening.discard()
-        raise
-    try:
-        if not parsed_first:
-            # Parsed on the run's own database: opening a second one just to parse is a cost start-up can skip.
-            check_transforms(pipeline, db.statement_kinds, db.serialize)
-        run = RunContext(pipeline, db, Hooks(pm), resolved, output)
-        return await run_stages(run, names)
-    finally:
-        db.close()
+    return await run_all(pipeline, database=database, stages=stages, pm=pm, output=output, registry=registry)
 
 
 def run(pipeline: Stages | str | Path, **kwargs: object) -> list[StageResult]:

@@ -14,7 +14,7 @@ Rules, in the order a reader of a pipeline expects them:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import sqlscan
@@ -22,6 +22,8 @@ from .errors import PipelineError, did_you_mean
 from .models import SinkStage, SqlStage, Stage, Stages, TransformStage
 
 ErrorFactory = Callable[[tuple[Any, ...], str], PipelineError]
+#: What :func:`dependencies` returned; the functions below take it so a run computes it once.
+Deps = Mapping[str, set[str]]
 
 
 def name_key(name: str) -> str:
@@ -129,7 +131,9 @@ def consumers(pipeline: Stages, running: Iterable[str] | None = None) -> dict[st
 VIEW_CHAIN_LIMIT = 8
 
 
-def materialization(pipeline: Stages, readers: dict[str, set[str]] | None = None) -> dict[str, bool]:
+def materialization(
+    pipeline: Stages, readers: dict[str, set[str]] | None = None, *, deps: Deps | None = None
+) -> dict[str, bool]:
     """``{stage: makes a TABLE}`` for every tap and transform; ``False`` means a lazy VIEW.
 
     ``materialize:`` decides when given. Otherwise a stage read by exactly one
@@ -139,11 +143,11 @@ def materialization(pipeline: Stages, readers: dict[str, set[str]] | None = None
     sink that is shown, or stacked on :data:`VIEW_CHAIN_LIMIT` views is a table.
     """
     readers = consumers(pipeline) if readers is None else readers
-    deps = dependencies(pipeline)
+    deps = dependencies(pipeline) if deps is None else deps
     by_name = {s.name: s for s in pipeline.stages}
     tables: dict[str, bool] = {}
     depth: dict[str, int] = {}
-    for name in order(pipeline):
+    for name in order(pipeline, deps=deps):
         stage = by_name[name]
         if not stage.produces_table:
             continue
@@ -205,9 +209,9 @@ def _no_stage(name: str, by_name: dict[str, Stage]) -> str:
     return f"no stage is called {name!r}{did_you_mean(name, by_name)}"
 
 
-def order(pipeline: Stages, error: ErrorFactory | None = None) -> list[str]:
+def order(pipeline: Stages, error: ErrorFactory | None = None, *, deps: Deps | None = None) -> list[str]:
     """Stage names in an order that respects every dependency; raise on a cycle."""
-    deps = dependencies(pipeline)
+    deps = dependencies(pipeline) if deps is None else deps
     done: list[str] = []
     state: dict[str, int] = {}
     file_order = [s.name for s in pipeline.stages]
@@ -232,9 +236,9 @@ def order(pipeline: Stages, error: ErrorFactory | None = None) -> list[str]:
     return done
 
 
-def dependents(pipeline: Stages, name: str) -> set[str]:
+def dependents(pipeline: Stages, name: str, *, deps: Deps | None = None) -> set[str]:
     """The stages that wait for ``name``, directly or not (not ``name`` itself)."""
-    deps = dependencies(pipeline)
+    deps = dependencies(pipeline) if deps is None else deps
     waiting: set[str] = set()
     changed = True
     while changed:
@@ -246,9 +250,9 @@ def dependents(pipeline: Stages, name: str) -> set[str]:
     return waiting
 
 
-def select(pipeline: Stages, names: Iterable[str]) -> set[str]:
+def select(pipeline: Stages, names: Iterable[str], *, deps: Deps | None = None) -> set[str]:
     """The named stages and every stage they depend on, directly or not."""
-    deps = dependencies(pipeline)
+    deps = dependencies(pipeline) if deps is None else deps
     wanted: set[str] = set()
     todo = list(names)
     while todo:

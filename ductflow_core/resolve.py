@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,9 @@ def _locator_key(pipeline: Stages, index: int, spec: CustomConnection) -> tuple[
     return ("connection",)
 
 
-def resolve_pipeline(pipeline: Stages, registry: Registry, names: set[str] | None = None) -> dict[str, Resolved]:
+def resolve_pipeline(
+    pipeline: Stages, registry: Registry, names: set[str] | None = None, *, deps: Mapping[str, set[str]] | None = None
+) -> dict[str, Resolved]:
     """Resolve the connection of every stage (or of the ``names`` given) that has one.
 
     Then :func:`check_resources` refuses a sink that would write what a tap reads.
@@ -125,7 +128,7 @@ def resolve_pipeline(pipeline: Stages, registry: Registry, names: set[str] | Non
     for stage in pipeline.stages:
         if getattr(stage, "connection", None) is not None and (names is None or stage.name in names):
             out[stage.name] = resolve_connection(pipeline, stage, registry)
-    check_resources(pipeline, out)
+    check_resources(pipeline, out, deps=deps)
     return out
 
 
@@ -145,7 +148,9 @@ def _relation(sink: str, tap: str) -> str | None:
     return None
 
 
-def check_resources(pipeline: Stages, resolved: dict[str, Resolved]) -> None:
+def check_resources(
+    pipeline: Stages, resolved: dict[str, Resolved], *, deps: Mapping[str, set[str]] | None = None
+) -> None:
     """Refuse a sink whose resource is a tap's resource, or a folder holding it, or inside it.
 
     The one rule that keeps a sink from overwriting or deleting a pipeline's own input, for every
@@ -163,7 +168,7 @@ def check_resources(pipeline: Stages, resolved: dict[str, Resolved]) -> None:
     from . import plan
 
     for sink_name, sink in sinks:
-        after_sink = plan.dependents(pipeline, sink_name)
+        after_sink = plan.dependents(pipeline, sink_name, deps=deps)
         for tap_name, tap in taps:
             if tap_name in after_sink:
                 continue

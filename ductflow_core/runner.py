@@ -8,7 +8,7 @@ class and the cause.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from .plugins import Hooks
 
 
+def _names_or_none(names: Iterable[str] | None) -> frozenset[str] | None:
+    return None if names is None else frozenset(names)
+
+
 @attrs.define
 class StageResult:
     """What one finished stage did: rows moved (``None`` when unknown) and wall seconds."""
@@ -36,9 +40,30 @@ class StageResult:
     seconds: float
 
 
+@attrs.frozen
+class StagePlan:
+    """Which stage waits for which, and an order that respects it: computed once per run."""
+
+    dependencies: Mapping[str, set[str]]
+    order: list[str]
+
+    @classmethod
+    def of(cls, pipeline: Stages) -> StagePlan:
+        """The plan of ``pipeline`` under the rules of :mod:`ductflow_core.plan`."""
+        deps = plan.dependencies(pipeline)
+        return cls(deps, plan.order(pipeline, deps=deps))
+
+    def select(self, pipeline: Stages, names: Iterable[str]) -> set[str]:
+        """The named stages and every stage they depend on (see :func:`ductflow_core.plan.select`)."""
+        return plan.select(pipeline, names, deps=self.dependencies)
+
+
 @attrs.define
 class RunContext:
-    """Everything a stage needs while it runs; passed to ``ductflow_run_stage``."""
+    """Everything a stage needs while it runs; passed to ``ductflow_run_stage``.
+
+    Built by :func:`ductflow_core.session.open_run`; ``stages`` is what the run will run (default: all).
+    """
 
     pipeline: Stages
     database: Database
@@ -47,16 +72,28 @@ class RunContext:
     output: Output
     #: Facades of finished stages left as views, handed on to the one stage that reads them.
     kept: dict[str, StageDatabase] = attrs.Factory(dict)
+    plan: StagePlan = attrs.field(kw_only=True)
+    stages: frozenset[str] | None = attrs.field(kw_only=True, default=None, converter=_names_or_none)
     readers: dict[str, set[str]] = attrs.field(init=False)
     tables: dict[str, bool] = attrs.field(init=False)
 
+    @plan.default
+    def _plan(self) -> StagePlan:
+        return StagePlan.of(self.pipeline)
+
     def __attrs_post_init__(self) -> None:
-        self.running(None)
+        self._decide()
 
     def running(self, names: Iterable[str] | None) -> None:
         """Decide tables and views for a run of ``names`` only: a stage whose reader is not run is a table."""
-        self.readers = plan.consumers(self.pipeline, names)
-        self.tables = plan.materialization(self.pipeline, self.readers)
+        chosen = _names_or_none(names)
+        if chosen != self.stages:
+            self.stages = chosen
+            self._decide()
+
+    def _decide(self) -> None:
+        self.readers = plan.consumers(self.pipeline, self.stages)
+        self.tables = plan.materialization(self.pipeline, self.readers, deps=self.plan.dependencies)
 
     def materialized(self, stage: Stage) -> bool:
         """Whether the stage makes a table rather than a view (see :func:`ductflow_core.plan.materialization`)."""
@@ -117,14 +154,13 @@ async def run_stages(run: RunContext, names: Iterable[str] | None = None, *, exa
     With ``exact``, run only the stages named, assuming what they need is already there.
     """
     pipeline = run.pipeline
-    deps = plan.dependencies(pipeline)
+    deps = run.plan.dependencies
     if names is None:
         wanted = {s.name for s in pipeline.stages}
     else:
-        wanted = set(names) if exact else plan.select(pipeline, names)
-    ordered = [n for n in plan.order(pipeline) if n in wanted]
-    if len(wanted) != len(pipeline.stages):
-        run.running(wanted)
+        wanted = set(names) if exact else run.plan.select(pipeline, names)
+    ordered = [n for n in run.plan.order if n in wanted]
+    run.running(None if len(wanted) == len(pipeline.stages) else wanted)
     finished = {name: asyncio.Event() for name in ordered}
     results: list[StageResult] = []
     stopping = False

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import io
 
-from . import api, plan
 from .discovery import Registry
 from .models import Field, Stages
 from .output import Output
-from .plugins import Hooks, make_plugin_manager
-from .runner import RunContext, run_stages
+from .runner import run_stages
+from .session import open_run
 
 
 def _quiet() -> Output:
@@ -27,17 +26,16 @@ async def stage_schema(
     """Fields of stage ``name``: its table's after running what it needs, or its connection's ``show_schema``.
 
     ``registry`` (default: everything installed, under the ``DUCTFLOW_*`` policy) decides what may be
-    loaded, as for a run: the stages run here run their connections' code.
+    loaded, as for a run: the stages run here run their connections' code. The run is opened by
+    :func:`ductflow_core.session.open_run`, with every check and lock-down of ``ductflow run``.
     """
-    resolved = api.validate(pipeline, registry=registry, stages=[name])  # also refuses an unknown stage name
-    stage = pipeline[name]
-    needed = plan.select(pipeline, [name])
-    db = api.open_database(pipeline, database, plugins_only=registry is not None and registry.policy.plugins_only)
-    try:
-        run = RunContext(pipeline, db, Hooks(make_plugin_manager(registry=registry)), resolved, _quiet())
-        facade = db.facade()
+    # open_run also refuses an unknown stage name.
+    async with open_run(pipeline, database=database, stages=[name], registry=registry, output=_quiet()) as run:
+        stage = pipeline[name]
+        facade = run.database.facade()
         if stage.produces_table and await facade.table_exists(name):
             return await facade.columns(name)
+        needed: frozenset[str] = run.stages or frozenset()
         safe = {n for n in needed if pipeline[n].produces_table and not (n == name and stage.kind == "transform")}
         await run_stages(run, safe - ({name} if not stage.produces_table else set()), exact=True)
         if stage.kind == "transform":
@@ -49,5 +47,3 @@ async def stage_schema(
             return await run.hooks.show_schema(stage, connection)
         finally:
             await connection.close()
-    finally:
-        db.close()

@@ -551,27 +551,19 @@ def _names(outcome: RunOutcome, table: str) -> list[str]:
 
 async def _schemas(pipeline: Stages, name: str, database: Path, registry: Registry) -> tuple[list[Field], list[Field]]:
     """``show_schema()`` of stage ``name`` through the hook, and the columns of its table (empty when absent)."""
-    from .. import api
-    from ..db import Database
     from ..output import Output
-    from ..plugins import Hooks, make_plugin_manager
-    from ..runner import RunContext
+    from ..session import open_run
 
-    resolved = api.validate(pipeline, registry=registry, stages=[name])
-    db = Database(str(database))
-    try:
-        hooks = Hooks(make_plugin_manager(registry=registry))
-        run = RunContext(pipeline, db, hooks, resolved, Output(out=io.StringIO(), err=io.StringIO()))
-        facade = db.facade()
+    quiet = Output(out=io.StringIO(), err=io.StringIO())
+    async with open_run(pipeline, database=str(database), stages=[name], registry=registry, output=quiet) as run:
+        facade = run.database.facade()
         stage = pipeline[name]
         connection = run.connect(stage, facade)
         try:
-            shown = await hooks.show_schema(stage, connection)
+            shown = await run.hooks.show_schema(stage, connection)
         finally:
             await connection.close()
         columns = await facade.columns(name) if await facade.table_exists(name) else []
-    finally:
-        db.close()
     return shown, columns
 
 
