@@ -262,3 +262,95 @@ def select(pipeline: Stages, names: Iterable[str], *, deps: Deps | None = None) 
         wanted.add(name)
         todo.extend(deps[name])
     return wanted
+
+
+def parsed_table_refs(tree: object) -> frozenset[sqlscan.TableRef]:
+    """The tables a query reads, from DuckDB's syntax tree (``json_serialize_sql``, decoded).
+
+    Every ``BASE_TABLE`` reference, less a bare name that a ``WITH`` in scope defines: a CTE sees
+    the ones before it (and itself in ``WITH RECURSIVE``), the query all of them. Table functions
+    are ``TABLE_FUNCTION`` nodes and so are not counted.
+    """
+    found: set[sqlscan.TableRef] = set()
+    _walk_tree(tree, frozenset(), found)
+    return frozenset(found)
+
+
+def _walk_tree(node: object, shadow: frozenset[str], found: set[sqlscan.TableRef]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _walk_tree(item, shadow, found)
+        return
+    if not isinstance(node, dict):
+        return
+    entries = node.get("cte_map", {}).get("map", []) if isinstance(node.get("cte_map"), dict) else []
+    names = [str(e.get("key", "")) for e in entries]
+    for index, entry in enumerate(entries):
+        body = entry.get("value", {}).get("query_node")
+        recursive = isinstance(body, dict) and body.get("type") == "RECURSIVE_CTE_NODE"
+        seen = names[: index + 1] if recursive else names[:index]
+        _walk_tree(body, shadow | {name_key(n) for n in seen}, found)
+    shadow = shadow | {name_key(n) for n in names}
+    if node.get("type") == "BASE_TABLE" and isinstance(node.get("table_name"), str):
+        catalog, schema, table = (str(node.get(k) or "") for k in ("catalog_name", "schema_name", "table_name"))
+        if catalog or schema or name_key(table) not in shadow:
+            found.add((catalog, schema, table))
+    for key, value in node.items():
+        if key != "cte_map":
+            _walk_tree(value, shadow, found)
+
+
+#: Schemas whose tables a bare name may mean: stages make their tables in ``main``.
+_STAGE_SCHEMAS = frozenset({"", "main"})
+
+
+def unknown_tables(
+    pipeline: Stages, refs: Callable[[str], frozenset[sqlscan.TableRef]] = sqlscan.table_refs
+) -> list[tuple[str, str]]:
+    """``(stage, table)`` for each table a transform reads that no tap or transform makes.
+
+    Only names that can mean a table of the run's own schema count: bare or ``main.``-qualified, not
+    a file (``'a.csv'``, a name with ``.`` or ``/``). DuckDB's own catalog tables (``duckdb_tables``,
+    ``pg_tables``) and those of the ``database:`` file are still in the list: the caller asks DuckDB.
+    """
+    made = {name_key(s.name) for s in pipeline.stages if s.produces_table}
+    found: list[tuple[str, str]] = []
+    for stage in pipeline.stages:
+        if not isinstance(stage, TransformStage):
+            continue
+        for catalog, schema, table in sorted(refs(stage.sql)):
+            if catalog or name_key(schema) not in _STAGE_SCHEMAS or "." in table or "/" in table:
+                continue
+            if name_key(table) not in made and (stage.name, table) not in found:
+                found.append((stage.name, table))
+    return found
+
+
+def check_tables(pipeline: Stages, unknown: list[tuple[str, str]]) -> None:
+    """Raise for the first ``(stage, table)`` of ``unknown`` (see :func:`unknown_tables`), at its ``sql:``."""
+    if not unknown:
+        return
+    stage, table = unknown[0]
+    makers = [s.name for s in pipeline.stages if s.produces_table]
+    message = f"reads table {table!r}, which no stage makes and DuckDB does not have{did_you_mean(table, makers)}"
+    raise PipelineError(pipeline.error_text(stage, ("sql",), message))
+
+
+def parser_refs(serialize: Callable[[str], str]) -> Callable[[str], frozenset[sqlscan.TableRef]]:
+    """Table references from DuckDB's parser through ``serialize`` (``json_serialize_sql``).
+
+    DuckDB gives no tree for what is not a plain SELECT (a ``PIVOT`` without ``IN``): the lexical
+    scan answers for those.
+    """
+    import json
+
+    def refs(sql: str) -> frozenset[sqlscan.TableRef]:
+        try:
+            tree = json.loads(serialize(sql))
+        except Exception:  # no tree: DuckDB's error, or not JSON
+            return sqlscan.table_refs(sql)
+        if not isinstance(tree, dict) or tree.get("error"):
+            return sqlscan.table_refs(sql)
+        return parsed_table_refs(tree)
+
+    return refs

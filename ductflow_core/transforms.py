@@ -72,6 +72,40 @@ def duckdb_serialize() -> Serialize:
     return serialize
 
 
+def existing_tables(names: list[str], database: str | None) -> set[str]:
+    """Those of ``names`` that DuckDB finds without any stage: its catalog views, or tables of ``database``.
+
+    ``database`` is opened read-only when it exists; when DuckDB cannot open it (another process holds
+    it), every name is taken as existing, as nothing certain can be said.
+    """
+    import os
+
+    from .engine import engine
+    from .plan import name_key
+
+    duck = engine()
+    query = (
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name IN ('main', 'pg_catalog') "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE schema_name IN ('main', 'pg_catalog')"
+    )
+    present: set[str] = set()
+    con = duck.connect(":memory:")
+    try:
+        present |= {name_key(row[0]) for row in con.execute(query).fetchall()}
+    finally:
+        con.close()
+    if database is not None and os.path.exists(database):
+        try:
+            con = duck.connect(database, read_only=True)
+        except duck.Error:
+            return set(names)
+        try:
+            present |= {name_key(row[0]) for row in con.execute(query).fetchall()}
+        finally:
+            con.close()
+    return {n for n in names if name_key(n) in present}
+
+
 def _mentions_forbidden(sql: str) -> bool:
     # A function is called by its name, spelled in the text (DuckDB has no escapes in identifiers):
     # text naming none of them needs no syntax tree.
