@@ -167,6 +167,15 @@ class Connection:
         """
         raise ConnectorError(not_implemented_message(type(self), "sql"))
 
+    async def check(self, role: Role) -> None:
+        """Make sure a stage of ``role`` can work, without moving data; does nothing by default.
+
+        Called by ``ductflow validate --connect``, once per stage, on an instance built from the stage's
+        params with no database (``self.c`` is ``None``); ``close()`` follows. Look, do not change: a tap's
+        files exist, a server answers and accepts the credentials, the table a tap reads exists, a sink's
+        folder can be made. Raise :class:`~ductflow_core.errors.ConnectorError` with the reason.
+        """
+
     async def show_schema(self) -> list[Field]:
         """Return the fields of the stage's table (for a tap) or destination; by default the DuckDB table's."""
         if self.c is None:

@@ -10,7 +10,7 @@ from ductflow_core.models import Field
 
 from .client import Target, connect, make_target, table_columns
 from .errors import connector_error
-from .names import TableName, parse_table_name
+from .names import TableName, parse_table_name, quote_literal
 from .sink import sink_from_duckdb
 from .tap import tap_as_stream, tap_into_duckdb
 from .types import DEFAULT_UNCONSTRAINED, unconstrained_numeric
@@ -114,6 +114,15 @@ class PostgresConnection(Connection):
         """Run ``query`` (one or more statements) on the server and commit."""
         await self._duck().run(_run_script, self._target, query)
 
+    async def check(self, role: str) -> None:
+        """For ``ductflow validate --connect``: the server answers and accepts the credentials, and a tap's
+        ``table`` exists. Read-only; a sink's table is not required, as its mode may create it.
+        """
+        import asyncio
+
+        table = self._table if role == "tap" and self.query is None else None
+        await asyncio.to_thread(_check, self._target, table)
+
     async def show_schema(self) -> list[Field]:
         """The fields of ``table`` with PostgreSQL types from the server's catalogue.
 
@@ -139,6 +148,23 @@ def _run_script(target: Target, query: str) -> None:
         con.commit()
     except Exception as exc:
         raise connector_error("statement failed", exc, target.secrets) from None
+    finally:
+        con.close()
+
+
+def _check(target: Target, table: TableName | None) -> None:
+    con = connect(target, read_only=True)
+    try:
+        with con.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchall()
+            if table is not None:
+                cur.execute(f"SELECT to_regclass({quote_literal(table.sql)}) IS NOT NULL")
+                row = cur.fetchone()
+                if not row or not row[0]:
+                    raise ConnectorError(f"table {table} does not exist")
+    except Exception as exc:
+        raise connector_error("cannot check the PostgreSQL connection", exc, target.secrets) from None
     finally:
         con.close()
 

@@ -266,6 +266,38 @@ class FileConnection(Connection):
         except OSError as exc:
             raise ConnectorError(f"cannot write {self.path!r}: {_os_reason(exc, target)}") from exc
 
+    async def check(self, role: Role) -> None:
+        """For ``ductflow validate --connect``: a tap's file exists (its glob matches, its folder holds files);
+        a sink's folder exists or can be made, and it may write there. Looks only: nothing is created.
+        """
+        self._check_role(role)
+        if role == "tap":
+            pattern, literal = self._read_target()
+            looked = "" if pattern == self.path else f" (looked for {pattern})"
+            if literal:
+                if not os.path.isfile(pattern):
+                    raise ConnectorError(f"file not found: {self.path!r}{looked}")
+                return
+            import glob
+
+            if not any(os.path.isfile(f) for f in glob.iglob(pattern, recursive=True)):
+                if is_glob(self.path):
+                    raise ConnectorError(f"no file matches {self.path!r}{looked}")
+                raise ConnectorError(f"folder {self.path!r} holds no {self.FORMAT} files{looked}")
+            return
+        if role == "sink":
+            problem = sink_target_problem(self.params, getattr(self, "base_dir", None))
+            if problem is not None:
+                raise ConnectorError(problem[1])
+            folder = real_target(self.location).parent
+            existing = folder
+            while not existing.exists() and existing != existing.parent:
+                existing = existing.parent
+            if not existing.is_dir():
+                raise ConnectorError(f"cannot write {self.path!r}: {str(existing)!r} is not a folder")
+            if not os.access(existing, os.W_OK | os.X_OK):
+                raise ConnectorError(f"cannot write {self.path!r}: no permission to write in {str(existing)!r}")
+
     def exact_column(self, name: str, column_type: str) -> Column:
         """How the format writes a column of ``column_type`` exactly (see :mod:`.exact`); as it is by default."""
         return Column(name, quote_ident(name))
