@@ -69,7 +69,11 @@ def _resolve(
                 hint = _stage_hint(pipeline, name, known)
                 raise PipelineError(f"{pipeline.source}: no stage is called {name!r}{hint}")
         names = plan.select(pipeline, stages, deps=deps)
-    return resolve_pipeline(pipeline, registry or default_registry(), names, deps=deps)
+    registry = registry or default_registry()
+    if registry.policy.strict:
+        # Strict: a broken connection plugin is an error even when no stage of this pipeline uses it.
+        registry.check_connections()
+    return resolve_pipeline(pipeline, registry, names, deps=deps)
 
 
 def _stage_hint(pipeline: Stages, name: str, known: list[str]) -> str:

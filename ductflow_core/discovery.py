@@ -209,6 +209,15 @@ class Registry:
             self._loaded[locator] = check_connection_class(obj, f"locator {locator!r} ({info.origin})")
         return self._loaded[locator]
 
+    def check_connections(self) -> None:
+        """Import every connection plugin the policy allows, used or not, for ``DUCTFLOW_STRICT_PLUGINS=1``.
+
+        :raises PluginError: for the first that fails to import, is no Connection, or whose locator
+            two distributions claim.
+        """
+        for locator in sorted(self._by_group[CONNECTIONS_GROUP]):
+            self.connection_class(locator)
+
 
 _DISABLED = "disabled by DUCTFLOW_LOAD_PLUGINS or DUCTFLOW_DISABLE_PLUGINS"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,7 @@ import pluggy
 
 from . import hookspecs
 from .discovery import PluginInfo, Registry, default_registry, load_entry_point
-from .errors import PluginError
+from .errors import PluginError, did_you_mean
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -51,17 +52,54 @@ def make_plugin_manager(
             _register_installed(pm, info, strict=registry.policy.strict)
     for plugin in plugins:
         pm.register(plugin, name=getattr(plugin, "plugin_name", None))
+    check_hook_names(pm)
     if registry.policy.trace:
         from .defaults.trace import Trace
 
-        pm.register(Trace(pm), name="ductflow.trace")
+        Trace(pm)
     return pm
+
+
+def check_hook_names(pm: pluggy.PluginManager) -> None:
+    """Refuse a hook implementation whose name is no Ductflow hook (``ductflow_run_strat``), naming plugin and hook.
+
+    :raises PluginError: with the closest hook name.
+    """
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(_unknown_hook(pm, exc.plugin)) from None
+
+
+def _unknown_hook(pm: pluggy.PluginManager, plugin: object) -> str:
+    name = pm.get_name(plugin) or repr(plugin)
+    specs = sorted(n for n, caller in vars(pm.hook).items() if not n.startswith("_") and caller.has_spec())
+    unknown = sorted(c.name for c in pm.get_hookcallers(plugin) or () if not c.has_spec())
+    hook = unknown[0] if unknown else "?"
+    return f"plugin {name!r} implements {hook!r}, which is not a Ductflow hook{did_you_mean(hook, specs)}"
+
+
+def _refused(name: str, exc: pluggy.PluginValidationError) -> str:
+    """One line from pluggy's several: the hook, then what is wrong (an argument the hook does not pass, say)."""
+    lines = str(exc).strip().splitlines() or [""]
+    hook = re.search(r"for hook '(\w+)'", lines[0])
+    return f"plugin {name!r}{f' in {hook.group(1)!r}' if hook else ''}: {lines[-1].strip()}"
 
 
 def _register_installed(pm: pluggy.PluginManager, info: PluginInfo, *, strict: bool) -> None:
     # A broken hook plugin must not break every pipeline: it is skipped with a warning unless strict.
+    name = f"{info.dist}:{info.name}"
     try:
-        pm.register(load_entry_point(info), name=f"{info.dist}:{info.name}")
+        plugin = load_entry_point(info)
+        try:
+            pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(_refused(name, exc)) from None
+        try:
+            check_hook_names(pm)
+        except PluginError:
+            pm.unregister(plugin)
+            raise
     except PluginError as exc:
         if strict:
             raise

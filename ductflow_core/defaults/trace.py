@@ -1,81 +1,53 @@
-"""``DUCTFLOW_TRACE_HOOKS=1``: one stderr line per hook call with its implementations and duration."""
+"""``DUCTFLOW_TRACE_HOOKS=1``: one stderr line per hook call with its implementations and duration.
+
+One tracer for every hook, through pluggy's ``add_hookcall_monitoring``: a hook added to
+:mod:`ductflow_core.hookspecs` is traced without a line here.
+"""
 
 from __future__ import annotations
 
 import inspect
 import sys
 import time
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 import pluggy
 
-from .. import hookimpl
-
 
 class Trace:
-    """Wraps every hook; awaitable results are timed until they are awaited to the end."""
+    """Times every hook call; an awaitable result is timed until it is awaited to the end."""
 
     def __init__(self, pm: pluggy.PluginManager, stream: TextIO | None = None) -> None:
-        self.pm = pm
         self.stream = stream or sys.stderr
+        # Calls nest (a hook called while another one runs its implementations): a stack pairs them.
+        self._started: list[float] = []
+        self.undo: Callable[[], None] = pm.add_hookcall_monitoring(self._before, self._after)
 
-    def _plugins(self, hook: str) -> str:
-        impls = getattr(self.pm.hook, hook).get_hookimpls()
-        return ", ".join(i.plugin_name for i in reversed(impls) if i.plugin is not self)
+    def _before(self, hook: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
+        self._started.append(time.perf_counter())
 
-    def _emit(self, hook: str, stage: Any, started: float) -> None:
-        label = f" stage={stage.name!r}" if stage is not None else ""
+    def _after(
+        self, outcome: pluggy.Result[Any], hook: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]
+    ) -> None:
+        started = self._started.pop()
+        # pluggy calls the last registered implementation first.
+        via = ", ".join(i.plugin_name for i in reversed(impls))
+        stage = kwargs.get("stage")
+        label = f"{hook}{f' stage={stage.name!r}' if stage is not None else ''} via [{via}]"
+        result = outcome.exception is None and outcome.get_result()
+        if outcome.exception is None and inspect.isawaitable(result):
+            outcome.force_result(self._timed(result, label, started))
+        else:
+            self._emit(label, started)
+
+    async def _timed(self, result: Awaitable[Any], label: str, started: float) -> Any:
+        try:
+            return await result
+        finally:
+            self._emit(label, started)
+
+    def _emit(self, label: str, started: float) -> None:
         seconds = time.perf_counter() - started
-        self.stream.write(f"trace: {hook}{label} via [{self._plugins(hook)}] {seconds * 1000:.1f} ms\n")
+        self.stream.write(f"trace: {label} {seconds * 1000:.1f} ms\n")
         self.stream.flush()
-
-    def _around(self, hook: str, stage: Any) -> Generator[None, Any, Any]:
-        started = time.perf_counter()
-        result = yield
-        if not inspect.isawaitable(result):
-            self._emit(hook, stage, started)
-            return result
-
-        async def timed() -> Any:
-            try:
-                return await result
-            finally:
-                self._emit(hook, stage, started)
-
-        return timed()
-
-    @hookimpl(wrapper=True, tryfirst=True)
-    def ductflow_tap(self, stage: Any, connection: Any, query: Any) -> Generator[None, Any, Any]:
-        """Trace ``ductflow_tap``."""
-        return (yield from self._around("ductflow_tap", stage))
-
-    @hookimpl(wrapper=True, tryfirst=True)
-    def ductflow_sink(self, stage: Any, connection: Any, from_name: Any) -> Generator[None, Any, Any]:
-        """Trace ``ductflow_sink``."""
-        return (yield from self._around("ductflow_sink", stage))
-
-    @hookimpl(wrapper=True, tryfirst=True)
-    def ductflow_sql(self, stage: Any, connection: Any, query: Any) -> Generator[None, Any, Any]:
-        """Trace ``ductflow_sql``."""
-        return (yield from self._around("ductflow_sql", stage))
-
-    @hookimpl(wrapper=True, tryfirst=True)
-    def ductflow_show_schema(self, stage: Any, connection: Any) -> Generator[None, Any, Any]:
-        """Trace ``ductflow_show_schema``."""
-        return (yield from self._around("ductflow_show_schema", stage))
-
-    @hookimpl(wrapper=True, tryfirst=True)
-    def ductflow_run_stage(self, stage: Any, run: Any) -> Generator[None, Any, Any]:
-        """Trace ``ductflow_run_stage``."""
-        return (yield from self._around("ductflow_run_stage", stage))
-
-    @hookimpl(wrapper=True, tryfirst=True)
-    def ductflow_run_start(self, pipeline: Any, stages: Any) -> Generator[None, Any, Any]:
-        """Trace ``ductflow_run_start``."""
-        return (yield from self._around("ductflow_run_start", None))
-
-    @hookimpl(wrapper=True, tryfirst=True)
-    def ductflow_run_end(self, pipeline: Any, results: Any, error: Any) -> Generator[None, Any, Any]:
-        """Trace ``ductflow_run_end``."""
-        return (yield from self._around("ductflow_run_end", None))
