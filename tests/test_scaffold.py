@@ -36,9 +36,10 @@ def test_new_plugin_installs_passes_its_tests_and_is_listed(tmp_path: Path) -> N
     )
     assert install.returncode == 0, install.stdout + install.stderr
     try:
+        # As docs/cli.md has it: pytest ductflow-NAME, from the folder new-plugin ran in.
         tests = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-            cwd=folder,
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", folder.name],
+            cwd=tmp_path,
             capture_output=True,
             text=True,
             timeout=600,
@@ -144,3 +145,10 @@ def test_generated_pyproject_declares_what_its_code_imports(tmp_path: Path) -> N
     assert src <= runtime, f"src/ imports {sorted(src - runtime)} without declaring them"
     # The conformance suite the tests enable is imported from ductflow_core.testing, which needs pytest.
     assert tests | {"pytest"} <= test, f"tests/ import {sorted(tests - test)} without declaring them"
+
+
+def test_cli_doc_installs_the_scaffold_with_its_test_extra() -> None:
+    """docs/cli.md's install line for a new plugin names the ``[test]`` extra, without which pytest is missing."""
+    text = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert "pip install -e 'ductflow-NAME[test]' && pytest ductflow-NAME" in text
+    assert "pip install -e ductflow-NAME " not in text
