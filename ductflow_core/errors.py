@@ -37,9 +37,34 @@ class DuctflowError(Exception):
 
 
 class PipelineError(DuctflowError):
-    """The pipeline cannot be loaded or validated (bad YAML, bad keys, bad params)."""
+    """The pipeline cannot be loaded or validated (bad YAML, bad keys, bad params).
+
+    Where the problem is comes as fields, ``str()`` joins them (see :func:`ductflow_core.where.format_error`):
+    ``source:line: stage 'x': key.path: message``. ``stage`` is a stage's name, or its position from 1 when it has
+    none; ``key_path`` the YAML keys (and list indexes) inside the stage, or from the top when ``stage`` is None.
+    """
 
     exit_code = ExitCode.INVALID
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        stage: str | int | None = None,
+        key_path: tuple[str | int, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.source = source
+        self.line = line
+        self.stage = stage
+        self.key_path = tuple(key_path)
+
+    def __str__(self) -> str:
+        from .where import format_error
+
+        return format_error(self.source, self.line, self.stage, self.key_path, self.message)
 
 
 class PluginError(PipelineError):

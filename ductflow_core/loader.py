@@ -30,18 +30,16 @@ class _Context:
     def line(self, path: Path_) -> int | None:
         return where.line_of(self.doc.lines, path)
 
-    def stage_label(self, index: int) -> str:
+    def stage_of(self, index: int) -> str | int:
+        """The name of the stage at ``index``, or its position from 1 when it has no name yet."""
         stages = self.doc.data.get("stages") if isinstance(self.doc.data, dict) else None
         raw = stages[index] if isinstance(stages, list) and index < len(stages) else None
         name = raw.get("name") if isinstance(raw, dict) else None
-        return f"stage {name!r}" if isinstance(name, str) else f"stage #{index + 1}"
+        return name if isinstance(name, str) else index + 1
 
     def error(self, path: Path_, message: str) -> PipelineError:
         doc = self.doc
-        text = where.format_error(
-            self.source, doc.lines, doc.secret_paths, self.stage_label, path, message, doc.env_values
-        )
-        return PipelineError(text)
+        return where.locate(self.source, doc.lines, doc.secret_paths, self.stage_of, path, message, doc.env_values)
 
 
 # A one-line string starting so, or holding `key: value` or a control character, is YAML text, not a file name.
@@ -66,13 +64,13 @@ def _read(path_or_text: str | Path) -> tuple[str, str, Path]:
         except OSError:
             size = 0  # the read below says what is wrong
         if size > 4 * yamlsource.MAX_CHARS:  # refused before reading; a character is at most 4 bytes of UTF-8
-            raise PipelineError(f"{path}: the pipeline is larger than {yamlsource.MAX_CHARS // 2**20} MB")
+            raise PipelineError(f"the pipeline is larger than {yamlsource.MAX_CHARS // 2**20} MB", source=str(path))
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise PipelineError(f"{path}: no such pipeline file") from None
+            raise PipelineError("no such pipeline file", source=str(path)) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise PipelineError(f"{path}: cannot read the pipeline file: {exc}") from None
+            raise PipelineError(f"cannot read the pipeline file: {exc}", source=str(path)) from None
         return text, str(path), path.resolve().parent
     return path_or_text, "<string>", Path.cwd()
 
@@ -112,7 +110,8 @@ def load_pipeline(path_or_text: str | Path, *, env: Mapping[str, str] | None = N
 def _normalise_top(doc: yamlsource.Document, ctx: _Context) -> dict[str, Any]:
     data = doc.data
     if data is None:
-        raise PipelineError(f"{ctx.source}: the pipeline is empty; write a list of stages, or a mapping with 'stages:'")
+        empty = "the pipeline is empty; write a list of stages, or a mapping with 'stages:'"
+        raise PipelineError(empty, source=ctx.source)
     if isinstance(data, list):
         # The list form: shift every recorded path under "stages" so both forms share one line map.
         doc.lines = {("stages", *p): line for p, line in doc.lines.items()}

@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import attrs
 
 from ._convert import NonEmpty, Range
+from .errors import PipelineError
 
 StageKind = Literal["tap", "transform", "sink", "sql"]
 
@@ -199,10 +200,14 @@ class Stages:
         line = self.lines.get(("stages", self.index(name)))
         return f"{self.source}:{line}" if line else self.source
 
-    def error_text(self, name: str, keys: tuple[str | int, ...], message: str) -> str:
-        """``file:line: stage 'name': key.path: message`` for a problem found after loading."""
-        from .where import format_error
+    def error(self, name: str, keys: tuple[str | int, ...], message: str) -> PipelineError:
+        """The :class:`PipelineError` at ``keys`` of the stage called ``name``, for a problem found after loading."""
+        from .where import locate
 
         path = ("stages", self.index(name), *keys)
-        label = lambda i: f"stage {self.stages[i].name!r}"  # noqa: E731
-        return format_error(self.source, self.lines, self.secret_paths, label, path, message, self.env_values)
+        stage_of = lambda i: self.stages[i].name  # noqa: E731
+        return locate(self.source, self.lines, self.secret_paths, stage_of, path, message, self.env_values)
+
+    def error_text(self, name: str, keys: tuple[str | int, ...], message: str) -> str:
+        """``file:line: stage 'name': key.path: message`` for a problem found after loading."""
+        return str(self.error(name, keys, message))

@@ -1,10 +1,12 @@
-"""Turn a key path inside a pipeline into ``file:line: stage 'x': key.path: message``."""
+"""Turn a key path inside a pipeline into ``file:line: stage 'x': key.path: message``, secrets masked."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from .errors import PipelineError
 
 Path_ = tuple[Any, ...]
 
@@ -70,32 +72,52 @@ def mask_env(text: str, path: Path_, env_values: Mapping[Path_, Iterable[str]]) 
 
 
 def format_error(
+    source: str | None, line: int | None, stage: str | int | None, key_path: Path_, message: str
+) -> str:
+    """``source:line: stage 'x': key.path: message``, leaving out the parts that are ``None`` or empty.
+
+    ``stage`` is a stage's name, or its position from 1 (``stage #2``) when it has none. A message placed at a
+    line but at no key is about the whole pipeline: ``pipeline.yaml:1: pipeline: missing key 'stages'``.
+    """
+    key = dotted(key_path)
+    if stage is not None:
+        label = f"stage {stage!r}" if isinstance(stage, str) else f"stage #{stage}"
+        subject: str | None = label + (f": {key}" if key else "")
+    else:
+        subject = key or ("pipeline" if line else None)
+    text = f"{subject}: {message}" if subject else message
+    if source is None:
+        return text
+    return f"{source}:{line}: {text}" if line else f"{source}: {text}"
+
+
+def locate(
     source: str,
     lines: Mapping[Path_, int],
     secret_paths: frozenset[Path_] | set[Path_],
-    stage_label: Callable[[int], str],
+    stage_of: Callable[[int], str | int],
     path: Path_,
     message: str,
     env_values: Mapping[Path_, Iterable[str]] | None = None,
-) -> str:
-    """The one-line message for a problem at ``path``; no value from the environment is ever in it.
+) -> PipelineError:
+    """The :class:`PipelineError` for a problem at ``path``; no value from the environment is ever in it.
 
+    ``stage_of`` gives a stage's name from its index (or its position from 1 when it has none).
     ``env_values`` (per path, the pieces of its value taken from the environment) lets every such piece be
-    masked by :func:`mask_env`, in the message and in the stage label, whoever wrote the message.
+    masked by :func:`mask_env`, in the message and in the stage's name, whoever wrote the message.
     """
-    line = line_of(lines, path)
-    where = f"{source}:{line}" if line else source
+    stage: str | int | None = None
+    key_path = path
     if len(path) >= 2 and path[0] == "stages" and isinstance(path[1], int):
-        key = dotted(path[2:])
-        subject = stage_label(path[1]) + (f": {key}" if key else "")
-    else:
-        subject = dotted(path) or "pipeline"
+        stage, key_path = stage_of(path[1]), path[2:]
     if path in secret_paths:
         message = mask_value(message)
-    text = f"{subject}: {message}"
     if env_values:
         if any(where[: len(path)] == path for where in env_values):
             # A suggestion close to a value from the environment tells something about that value.
-            text = _DID_YOU_MEAN.sub("", text)
-        text = mask_env(text, path, env_values)
-    return f"{where}: {text}"
+            message = _DID_YOU_MEAN.sub("", message)
+        message = mask_env(message, path, env_values)
+        if isinstance(stage, str):
+            stage = mask_env(stage, path, env_values)
+        key_path = tuple(mask_env(part, path, env_values) if isinstance(part, str) else part for part in key_path)
+    return PipelineError(message, source=source, line=line_of(lines, path), stage=stage, key_path=key_path)

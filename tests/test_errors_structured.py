@@ -76,3 +76,88 @@ def test_plugins_use_the_core_first_line() -> None:
         'relation "x" does not exist'
     )
     assert server_cause(RuntimeError("")) == "RuntimeError"
+
+
+def _load_error(path_or_text: str | Path, env: dict[str, str] | None = None) -> PipelineError:
+    from ductflow_core.models import Stages
+
+    with pytest.raises(PipelineError) as info:
+        Stages.load(path_or_text, env=env or {})
+    return info.value
+
+
+def test_pipeline_error_carries_where_as_fields(tmp_path: Path) -> None:
+    """A wrong param type gives source, line, stage and key path as fields, and str() joins them as before."""
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(
+        "- name: nums\n  kind: tap\n  connection:\n    kind: CustomConnection\n"
+        "    module: sample_connections\n    classname: Numbers\n    config: {timeout: abc}\n",
+        encoding="utf-8",
+    )
+    error = _load_error(path)
+    assert (error.source, error.line, error.stage, error.key_path) == (
+        str(path),
+        7,
+        "nums",
+        ("connection", "config", "timeout"),
+    )
+    assert error.message.startswith("expected")
+    assert str(error) == f"{path}:7: stage 'nums': connection.config.timeout: {error.message}"
+
+
+def test_unnamed_stage_is_its_position() -> None:
+    """A stage without a name is named by its position from 1, as the int field ``stage`` and ``stage #2``."""
+    error = _load_error("- {name: a, kind: transform, sql: 'SELECT 1'}\n- {kind: transform, sql: 'SELECT 2'}\n")
+    assert error.stage == 2
+    assert error.key_path == ()
+    assert str(error) == "<string>:2: stage #2: missing key 'name'"
+
+
+def test_whole_pipeline_and_top_level_key_errors() -> None:
+    """An error at no key is about the pipeline; one at a top-level key has no stage and that key as its path."""
+    whole = _load_error("database: x.duckdb\n")
+    assert (whole.stage, whole.key_path, whole.line) == (None, (), 1)
+    assert str(whole) == "<string>:1: pipeline: missing key 'stages' (the list of stages)"
+    top = _load_error("stages: [{name: a, kind: transform, sql: 'SELECT 1'}]\ndatabse: x.duckdb\n")
+    assert (top.stage, top.key_path, top.line) == (None, ("databse",), 2)
+    assert str(top).startswith("<string>:2: databse: unknown key 'databse' (did you mean 'database'?)")
+
+
+def test_file_level_error_has_source_only(tmp_path: Path) -> None:
+    """A missing pipeline file is reported as ``file: message`` from the source field, with no line or key."""
+    error = _load_error(tmp_path / "nowhere.yaml")
+    assert (error.source, error.line, error.stage, error.key_path) == (str(tmp_path / "nowhere.yaml"), None, None, ())
+    assert str(error) == f"{tmp_path / 'nowhere.yaml'}: no such pipeline file"
+
+
+def test_fields_hold_no_value_from_the_environment() -> None:
+    """A stage name and a message built from ${VAR} are masked in the fields themselves, not only in str()."""
+    error = _load_error("- {name: '${N}', kind: nope}\n", env={"N": "topsecret"})
+    assert error.stage == "***"
+    assert "topsecret" not in error.message
+    assert "topsecret" not in str(error)
+    assert str(error).startswith("<string>:1: stage '***': kind: unknown stage kind 'nope'")
+
+
+def test_pipeline_error_formats_its_own_fields() -> None:
+    """Built by hand, a PipelineError joins whichever fields it has; with none it is its message."""
+    assert str(PipelineError("bad")) == "bad"
+    assert str(PipelineError("bad", source="p.yaml")) == "p.yaml: bad"
+    assert str(PipelineError("bad", source="p.yaml", line=3, key_path=("duckdb", "threads"))) == (
+        "p.yaml:3: duckdb.threads: bad"
+    )
+    full = PipelineError("bad", source="p.yaml", line=3, stage="load", key_path=("connection", "params", "port"))
+    assert str(full) == "p.yaml:3: stage 'load': connection.params.port: bad"
+    assert str(PipelineError("bad", source="p.yaml", line=4, stage=3, key_path=("sql",))) == (
+        "p.yaml:4: stage #3: sql: bad"
+    )
+
+
+def test_error_found_after_loading_has_fields(tmp_path: Path) -> None:
+    """A loaded pipeline builds a PipelineError for a stage's key with the stage's line, name and key path."""
+    from ductflow_core.models import Stages
+
+    pipeline = Stages.load("- {name: a, kind: transform, sql: 'SELECT 1'}\n- name: b\n  kind: transform\n  sql: x\n")
+    error = pipeline.error("b", ("sql",), "not a query")
+    assert (error.source, error.line, error.stage, error.key_path) == ("<string>", 4, "b", ("sql",))
+    assert pipeline.error_text("b", ("sql",), "not a query") == str(error) == "<string>:4: stage 'b': sql: not a query"
