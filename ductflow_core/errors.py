@@ -67,6 +67,34 @@ class PipelineError(DuctflowError):
         return format_error(self.source, self.line, self.stage, self.key_path, self.message)
 
 
+class PipelineErrors(PipelineError):
+    """Several independent problems of one pipeline (``ductflow validate`` reports them all), in file order.
+
+    ``errors`` holds them; ``more`` says that the search stopped at a limit. As a single error it reads as its
+    first problem, so a caller that shows one line shows that one.
+    """
+
+    def __init__(self, errors: list[PipelineError], *, more: bool = False) -> None:
+        first = errors[0]
+        super().__init__(
+            first.message, source=first.source, line=first.line, stage=first.stage, key_path=first.key_path
+        )
+        self.errors = list(errors)
+        self.more = more
+
+    def __str__(self) -> str:
+        return str(self.errors[0])
+
+    def lines(self) -> list[str]:
+        """One line per problem, and a last one when more were left unreported."""
+        out = [str(error) for error in self.errors]
+        if self.more:
+            source = self.errors[0].source
+            more = f"more problems not checked after the first {len(self.errors)}; fix these first"
+            out.append(f"{source}: {more}" if source else more)
+        return out
+
+
 class PluginError(PipelineError):
     """A connection or hook plugin cannot be found, imported or used."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _convert, where, yamlsource
-from .errors import PipelineError, did_you_mean
+from .errors import PipelineError, PipelineErrors, did_you_mean
 from .models import STAGE_CLASSES, Settings, Stage, Stages
 
 Path_ = tuple[Any, ...]
@@ -75,22 +75,72 @@ def _read(path_or_text: str | Path) -> tuple[str, str, Path]:
     return path_or_text, "<string>", Path.cwd()
 
 
-def load_pipeline(path_or_text: str | Path, *, env: Mapping[str, str] | None = None) -> Stages:
-    """Read, interpolate, structure and check a pipeline; raise :class:`PipelineError` on the first problem."""
+class _Found:
+    """The problems found so far; raised at once when only the first is wanted, else once ``limit`` is passed."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(limit, 1)
+        self.errors: list[PipelineError] = []
+        self.bad: set[Path_] = set()  # a top-level key or ("stages", i) that has a problem already
+
+    def add(self, error: PipelineError, area: Path_) -> None:
+        if self.limit == 1:
+            raise error
+        self.bad.add(area)
+        self.errors.append(error)
+        if len(self.errors) > self.limit:
+            raise self.result()
+
+    def result(self) -> PipelineError:
+        if len(self.errors) == 1:
+            return self.errors[0]
+        chosen = sorted(self.errors[: self.limit], key=lambda e: e.line or 0)
+        return PipelineErrors(chosen, more=len(self.errors) > self.limit)
+
+
+def _area(path: Path_) -> Path_:
+    return path[:2] if path[:1] == ("stages",) else path[:1]
+
+
+def load_pipeline(path_or_text: str | Path, *, env: Mapping[str, str] | None = None, limit: int = 1) -> Stages:
+    """Read, interpolate, structure and check a pipeline; raise :class:`PipelineError` on a problem.
+
+    With ``limit`` above 1, problems independent of each other (in different stages or top-level keys) are
+    all looked for, up to ``limit``, and raised together as :class:`PipelineErrors`; a stage's or a
+    setting's structure still gives its first problem only. A file that is not a pipeline at all (not YAML,
+    no ``stages:`` list) is one problem whatever the limit.
+    """
+    found = _Found(limit)
     text, source, base_dir = _read(path_or_text)
     doc = yamlsource.parse(text, source, os.environ if env is None else env)
     ctx = _Context(source, doc)
-    data = _normalise_top(doc, ctx)
+    data = _normalise_top(doc, ctx, found)
     doc.data = data
-    if doc.missing_vars:
-        path, name = doc.missing_vars[0]
-        raise ctx.error(path, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")
-    settings = _structure(ctx, {k: v for k, v in data.items() if k != "stages"}, Settings, ())
-    from .dbopen import settings_problems
+    for path, name in doc.missing_vars:
+        if _area(path) not in found.bad:
+            message = f"environment variable {name} is not set (write ${{{name}:-default}} for a default)"
+            found.add(ctx.error(path, message), _area(path))
+    settings_data = {k: v for k, v in data.items() if k != "stages" and (k,) not in found.bad}
+    try:
+        settings = _structure(ctx, settings_data, Settings, ())
+    except PipelineError as exc:
+        found.add(exc, ("settings",))
+        settings = None
+    if settings is not None:
+        from .dbopen import settings_problems
 
-    for key, message in settings_problems(settings, base_dir):
-        raise ctx.error(key, message)
-    stages = [_stage(ctx, raw, i) for i, raw in enumerate(data["stages"])]
+        for key, message in settings_problems(settings, base_dir):
+            found.add(ctx.error(key, message), _area(key))
+    stages: list[Stage] = []
+    for i, raw in enumerate(data["stages"]):
+        if ("stages", i) in found.bad:
+            continue
+        try:
+            stages.append(_stage(ctx, raw, i))
+        except PipelineError as exc:
+            found.add(exc, ("stages", i))
+    if settings is None or found.errors:
+        raise found.result()
     pipeline = Stages(
         stages=stages,
         settings=settings,
@@ -107,7 +157,7 @@ def load_pipeline(path_or_text: str | Path, *, env: Mapping[str, str] | None = N
     return pipeline
 
 
-def _normalise_top(doc: yamlsource.Document, ctx: _Context) -> dict[str, Any]:
+def _normalise_top(doc: yamlsource.Document, ctx: _Context, found: _Found) -> dict[str, Any]:
     data = doc.data
     if data is None:
         empty = "the pipeline is empty; write a list of stages, or a mapping with 'stages:'"
@@ -126,17 +176,24 @@ def _normalise_top(doc: yamlsource.Document, ctx: _Context) -> dict[str, Any]:
         )
     for key in data:
         if key not in _TOP_KEYS:
-            raise ctx.error((key,), _convert.unknown_key_message(key, _TOP_KEYS))
-    if "stages" not in data:
-        raise ctx.error((), "missing key 'stages' (the list of stages)")
-    if not isinstance(data["stages"], list):
-        raise ctx.error(("stages",), f"expected a list of stages, got {_convert.describe_value(data['stages'])}")
-    if not data["stages"]:
+            found.add(ctx.error((key,), _convert.unknown_key_message(key, _TOP_KEYS)), (key,))
+    stages = data.get("stages")
+    if not isinstance(stages, list) or not stages:
+        # A misspelt top-level key (``stagse:``) is the likely cause: it is the one to report.
+        if found.errors:
+            raise found.result()
+        if "stages" not in data:
+            raise ctx.error((), "missing key 'stages' (the list of stages)")
+        if not isinstance(stages, list):
+            raise ctx.error(("stages",), f"expected a list of stages, got {_convert.describe_value(stages)}")
         raise ctx.error(("stages",), "the pipeline has no stages")
-    if doc.problems:
-        doc.data = data  # stage labels read the stages
+    doc.data = data  # stage labels read the stages
+    if doc.problems and found.limit == 1:
         path, message = min(doc.problems, key=lambda p: ctx.line(p[0]) or 0)
         raise ctx.error(path, message)
+    for path, message in sorted(doc.problems, key=lambda p: ctx.line(p[0]) or 0):
+        if _area(path) not in found.bad:
+            found.add(ctx.error(path, message), _area(path))
     return data
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from ..errors import DuctflowError, ExitCode
+from ..errors import DuctflowError, ExitCode, PipelineErrors
 
 
 def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -18,7 +18,8 @@ def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespa
             import traceback
 
             print(_mask(args, traceback.format_exc()), end="", file=sys.stderr)
-        print(f"error: {_mask(args, str(exc))}", file=sys.stderr)
+        for line in exc.lines() if isinstance(exc, PipelineErrors) else [str(exc)]:
+            print(f"error: {_mask(args, line)}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (``| head``): nothing more to say, and nothing failed.

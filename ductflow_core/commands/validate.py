@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ExitCode
 from ._policy import pipeline_parent, registry_from, untrust_current_folder
 
 if TYPE_CHECKING:
+    from ..discovery import Registry
     from ..models import Stages
     from ..resolve import Resolved
-from ..errors import ExitCode
+
+#: How many independent problems ``validate`` reports before it stops looking.
+LIMIT = 20
 
 
 def add_parser(sub: Any, name: str, common: argparse.ArgumentParser) -> None:
@@ -33,10 +37,13 @@ def main(args: argparse.Namespace) -> int:
     """Print a one-line verdict; 0 when the pipeline is valid."""
     untrust_current_folder()
     from .. import api
+    from ..loader import load_pipeline
 
-    pipeline = api.load(args.pipeline)
+    pipeline = load_pipeline(args.pipeline, limit=LIMIT)
     args.secrets = pipeline.secrets
-    resolved = api.validate(pipeline, registry=registry_from(args), parse_sql=args.parse_sql)
+    registry = registry_from(args)
+    _stage_problems(pipeline, registry, args.parse_sql)
+    resolved = api.validate(pipeline, registry=registry, parse_sql=args.parse_sql)
     _check_tables(pipeline, args.parse_sql)
     if args.connect:
         import asyncio
@@ -52,6 +59,36 @@ def main(args: argparse.Namespace) -> int:
         f"{connections} connection{'s' if connections != 1 else ''} resolved"
     )
     return ExitCode.OK
+
+
+def _stage_problems(pipeline: Stages, registry: Registry, parse_sql: bool) -> None:
+    """Raise the first problem of each stage (a transform's SQL, a connection and its params) when several have one.
+
+    One problem alone is left to :func:`ductflow_core.api.validate`, which reports it as ``run`` would.
+    """
+    from ..errors import PipelineError, PipelineErrors
+    from ..models import TransformStage
+    from ..resolve import resolve_connection
+    from ..transforms import duckdb_serialize, duckdb_statement_kinds, transform_problem
+
+    parse = serialize = None
+    if parse_sql:
+        parse, serialize = duckdb_statement_kinds(), duckdb_serialize()
+    errors: list[PipelineError] = []
+    for stage in pipeline.stages:
+        try:
+            if isinstance(stage, TransformStage):
+                problem = transform_problem(stage.sql, parse, serialize)
+                if problem:
+                    raise pipeline.error(stage.name, ("sql",), problem)
+            elif getattr(stage, "connection", None) is not None:
+                resolve_connection(pipeline, stage, registry)
+        except PipelineError as exc:
+            errors.append(exc)
+            if len(errors) > LIMIT:
+                break
+    if len(errors) > 1:
+        raise PipelineErrors(errors[:LIMIT], more=len(errors) > LIMIT)
 
 
 def _check_tables(pipeline: Stages, parse_sql: bool) -> None:
