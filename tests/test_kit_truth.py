@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from collections.abc import Callable
@@ -171,7 +172,16 @@ def test_tutorial_connection_passes_the_suite_it_describes(pytester: pytest.Pyte
 def test_docs_teach_one_recipe_for_blocking_calls() -> None:
     """The tutorial's connection calls sqlite3 only through a facade's ``run``; no doc code starts its own threads."""
     code = _python_block_defining(TUTORIAL, "class SqliteConnection(Connection):")
-    inline = [line.strip() for line in code.splitlines() if re.match(r"\s+(db|cursor)\.\w+\(", line)]
+    inline = [
+        f"{fn.name}: {ast.unparse(call)}"
+        for fn in ast.walk(ast.parse(code))
+        if isinstance(fn, ast.AsyncFunctionDef)
+        for call in _own_nodes(fn)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id in ("db", "cursor", "sqlite3")
+    ]
     assert inline == [], "blocking sqlite3 calls made directly in an async def"
     docs = [TUTORIAL, TUTORIAL.parent.parent / "connections.md"]
     for path in docs:
@@ -181,3 +191,38 @@ def test_docs_teach_one_recipe_for_blocking_calls() -> None:
             assert "to_thread" not in block, path
             assert "threading" not in block, path
     assert "#blocking-calls" in TUTORIAL.read_text(encoding="utf-8")
+
+
+def test_testing_section_documents_every_setting_hook_check_and_fixture() -> None:
+    """connections.md "Testing a connection" names every ConnectionSuite setting, hook and check, and every fixture."""
+    from ductflow_core.testing import plugin
+    from ductflow_core.testing.conformance import ConnectionSuite
+
+    text = (TUTORIAL.parent.parent / "connections.md").read_text(encoding="utf-8")
+    section = text[text.index("## Testing a connection") :]
+    settings = [name for name in ConnectionSuite.__annotations__ if not name.startswith("_")]
+    hooks = ["sink_params", "tap_params", "tap_query", "missing_tap_params", "cleanup"]
+    checks = [name for name in dir(ConnectionSuite) if name.startswith("test_")]
+    fixtures = [name for name, obj in vars(plugin).items() if _is_fixture(obj)]
+    assert len(settings) >= 13
+    assert len(fixtures) >= 7
+    missing = [name for name in [*settings, *hooks, *checks, *fixtures] if f"`{name}" not in section]
+    assert missing == []
+
+
+def _is_fixture(obj: object) -> bool:
+    # pytest 8.4 wraps a fixture in FixtureFunctionDefinition; earlier versions mark the function.
+    return type(obj).__name__ == "FixtureFunctionDefinition" or hasattr(obj, "_pytestfixturefunction")
+
+
+def _own_nodes(fn: ast.AST) -> list[ast.AST]:
+    """The nodes of ``fn``'s body, not those of functions defined inside it (a generator runs elsewhere)."""
+    found: list[ast.AST] = []
+    pending = list(ast.iter_child_nodes(fn))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        found.append(node)
+        pending.extend(ast.iter_child_nodes(node))
+    return found
