@@ -51,7 +51,11 @@ def make_plugin_manager(
         for info in registry.hook_plugins():
             _register_installed(pm, info, strict=registry.policy.strict)
     for plugin in plugins:
-        pm.register(plugin, name=getattr(plugin, "plugin_name", None))
+        given: str | None = getattr(plugin, "plugin_name", None)
+        try:
+            pm.register(plugin, name=given)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(_refused(given or type(plugin).__name__, exc)) from None
     check_hook_names(pm)
     if registry.policy.trace:
         from .defaults.trace import Trace

@@ -62,6 +62,13 @@ def test_a_misspelt_hook_is_refused_naming_plugin_and_hook() -> None:
     assert "did you mean 'ductflow_run_start'" in message
 
 
+def test_a_hook_argument_that_does_not_exist_is_one_line() -> None:
+    """A plugin given to the manager whose hook asks for an argument the hook lacks is refused in one line."""
+    with pytest.raises(PluginError, match=r"^plugin 'WrongArgument' in 'ductflow_run_start': Argument") as info:
+        make_plugin_manager(registry=Registry([]), plugins=[WrongArgument()])
+    assert "\n" not in str(info.value)
+
+
 def test_an_installed_misspelt_plugin_is_skipped_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
     """An installed hook plugin with a misspelt hook is left out, and a warning names it and the hook."""
     registry = _registry({"ductflow": {"typo": "test_plugin_manager:MISSPELT"}})
