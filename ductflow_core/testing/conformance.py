@@ -156,7 +156,8 @@ class ConnectionSuite:
 
     * ``can_tap`` / ``can_sink``: the connection reads / writes at all;
     * ``reads_back``: a tap of ``tap_params(tmp_path, table)`` gives back what
-      a sink of ``sink_params(tmp_path, table)`` wrote;
+      a sink of ``sink_params(tmp_path, table)`` wrote; without it (or without
+      ``can_tap``) the round-trip checks are skipped, never passed;
     * ``types``: the DuckDB types (keys of :data:`TYPE_SAMPLES`) whose values
       must survive a sink and a tap; ``exact_types`` also demands their types;
     * ``empty_keeps_columns``: an empty table's columns survive (a format
