@@ -3,8 +3,9 @@
 Rules, in the order a reader of a pipeline expects them:
 
 * a sink reads ``from`` (default: the nearest table-making stage before it);
-* a transform waits for every earlier stage its SQL names, and for ``from``
-  when given; naming none, it waits for the stage before it;
+* a transform waits for every earlier stage whose table its SQL reads (DuckDB's
+  parser once a run has parsed it, else :func:`ductflow_core.sqlscan.table_refs`),
+  and for ``from`` when given; reading none, it waits for the stage before it;
 * an ``sql`` stage is a barrier: it waits for every stage before it, and every
   stage after it waits for it (DDL before the sinks below it, ANALYZE after
   the sinks above it);
@@ -13,7 +14,6 @@ Rules, in the order a reader of a pipeline expects them:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -83,18 +83,54 @@ def dependencies(pipeline: Stages) -> dict[str, set[str]]:
     return deps
 
 
-@functools.lru_cache(maxsize=1024)
-def _named_keys(sql: str) -> frozenset[str]:
-    """:func:`name_key` of every identifier ``sql`` names, quoted or bare, as DuckDB would look it up."""
-    return frozenset(
-        name_key(text) for text, quoted in sqlscan.tokens(sql) if quoted or text[:1].isalnum() or text[:1] == "_"
-    )
+#: Table references DuckDB's parser gave for a transform's SQL text, by text: filled once the run's DuckDB
+#: has parsed it (see :func:`learn_refs`); a text not in it is read by the lexical scan. The parse of a
+#: text is the same whenever it is made, so the map needs no clearing.
+_PARSED: dict[str, frozenset[sqlscan.TableRef]] = {}
+
+#: Schemas whose tables are not the run's own, even under a bare catalog-like qualifier.
+_SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog"})
+#: Schemas whose tables a bare name may mean: stages make their tables in ``main``.
+_STAGE_SCHEMAS = frozenset({"", "main"})
+
+
+def learn_refs(sql: str, refs: frozenset[sqlscan.TableRef]) -> None:
+    """Record DuckDB's parse of ``sql`` (see :func:`parsed_table_refs`): the dependency rules use it from now on."""
+    _PARSED[sql] = refs
+
+
+def parser_disagrees(pipeline: Stages) -> bool:
+    """Whether DuckDB's parse of some transform (see :func:`learn_refs`) reads other stages than the scan said.
+
+    A plan made before the parse (from the scan) must then be made again; usually the two agree.
+    """
+    for stage in pipeline.stages:
+        if isinstance(stage, TransformStage) and stage.sql in _PARSED:
+            scanned = frozenset(name_key(ref[2]) for ref in sqlscan.table_refs(stage.sql) if _may_be_stage(ref))
+            if scanned != _read_keys(stage.sql):
+                return True
+    return False
+
+
+def _may_be_stage(ref: sqlscan.TableRef) -> bool:
+    """Whether a reference can mean a stage's table: in ``main``, or under a qualifier that may be the run's catalog."""
+    catalog, schema, _ = ref
+    folded = name_key(schema)
+    return folded in _STAGE_SCHEMAS or (not catalog and folded not in _SYSTEM_SCHEMAS)
+
+
+def _read_keys(sql: str) -> frozenset[str]:
+    """:func:`name_key` of every table ``sql`` reads that can be a stage's: DuckDB's parse when known, else the scan."""
+    refs = _PARSED.get(sql)
+    if refs is None:
+        refs = sqlscan.table_refs(sql)
+    return frozenset(name_key(ref[2]) for ref in refs if _may_be_stage(ref))
 
 
 def _transform_reads(stages: list[Stage], index: int, stage: TransformStage, lowered: dict[str, str]) -> set[str]:
-    """The earlier stages a transform's SQL names (outside strings and comments), and its ``from``."""
+    """The earlier stages a transform's SQL reads as tables (see :func:`_read_keys`), and its ``from``."""
     earlier = {s.name for s in stages[:index]}
-    found = {lowered[k] for k in _named_keys(stage.sql) if k in lowered and lowered[k] in earlier}
+    found = {lowered[k] for k in _read_keys(stage.sql) if k in lowered and lowered[k] in earlier}
     if stage.from_:
         found.add(stage.from_)
     return found
@@ -224,7 +260,7 @@ def order(pipeline: Stages, error: ErrorFactory | None = None, *, deps: Deps | N
             message = "stages depend on each other in a cycle: " + " -> ".join(cycle)
             if error is None:
                 raise PipelineError(f"{pipeline.source}: {message}")
-            raise error(("stages", pipeline.index(name), "from"), message)
+            raise error(_blame(pipeline, cycle[0], cycle[1]), message)
         state[name] = 1
         for dep in sorted(deps[name], key=file_order.index):
             visit(dep, [*trail, name])
@@ -234,6 +270,19 @@ def order(pipeline: Stages, error: ErrorFactory | None = None, *, deps: Deps | N
     for name in file_order:
         visit(name, [])
     return done
+
+
+def _blame(pipeline: Stages, stage_name: str, waits_for: str) -> tuple[str | int, ...]:
+    """The key that makes ``stage_name`` wait for ``waits_for``: an ``after`` entry, ``from``, ``sql``, or the stage."""
+    index = pipeline.index(stage_name)
+    stage = pipeline.stages[index]
+    if waits_for in stage.after:
+        return ("stages", index, "after", stage.after.index(waits_for))
+    if getattr(stage, "from_", None) == waits_for:
+        return ("stages", index, "from")
+    if isinstance(stage, TransformStage):
+        return ("stages", index, "sql")
+    return ("stages", index)
 
 
 def dependents(pipeline: Stages, name: str, *, deps: Deps | None = None) -> set[str]:
@@ -300,10 +349,6 @@ def _walk_tree(node: object, shadow: frozenset[str], found: set[sqlscan.TableRef
             _walk_tree(value, shadow, found)
 
 
-#: Schemas whose tables a bare name may mean: stages make their tables in ``main``.
-_STAGE_SCHEMAS = frozenset({"", "main"})
-
-
 def unknown_tables(
     pipeline: Stages, refs: Callable[[str], frozenset[sqlscan.TableRef]] = sqlscan.table_refs
 ) -> list[tuple[str, str]]:
@@ -336,21 +381,28 @@ def check_tables(pipeline: Stages, unknown: list[tuple[str, str]]) -> None:
     raise PipelineError(pipeline.error_text(stage, ("sql",), message))
 
 
-def parser_refs(serialize: Callable[[str], str]) -> Callable[[str], frozenset[sqlscan.TableRef]]:
-    """Table references from DuckDB's parser through ``serialize`` (``json_serialize_sql``).
+def parse_refs(serialize: Callable[[str], str], sql: str) -> frozenset[sqlscan.TableRef] | None:
+    """The tables ``sql`` reads, from DuckDB's parser through ``serialize`` (``json_serialize_sql``).
 
-    DuckDB gives no tree for what is not a plain SELECT (a ``PIVOT`` without ``IN``): the lexical
-    scan answers for those.
+    ``None`` where DuckDB gives no tree: a statement that is not a plain SELECT (a ``PIVOT`` without
+    ``IN``), or a syntax error.
     """
     import json
 
+    try:
+        tree = json.loads(serialize(sql))
+    except Exception:  # no tree: DuckDB's error, or not JSON
+        return None
+    if not isinstance(tree, dict) or tree.get("error"):
+        return None
+    return parsed_table_refs(tree)
+
+
+def parser_refs(serialize: Callable[[str], str]) -> Callable[[str], frozenset[sqlscan.TableRef]]:
+    """:func:`parse_refs` through ``serialize``, the lexical scan where DuckDB gives no tree."""
+
     def refs(sql: str) -> frozenset[sqlscan.TableRef]:
-        try:
-            tree = json.loads(serialize(sql))
-        except Exception:  # no tree: DuckDB's error, or not JSON
-            return sqlscan.table_refs(sql)
-        if not isinstance(tree, dict) or tree.get("error"):
-            return sqlscan.table_refs(sql)
-        return parsed_table_refs(tree)
+        parsed = parse_refs(serialize, sql)
+        return sqlscan.table_refs(sql) if parsed is None else parsed
 
     return refs

@@ -57,7 +57,7 @@ async def open_run(
     :param early: what :func:`start_database` returned for the same ``pipeline`` and ``database``;
         without it, the database starts opening here, before connections are resolved, so the two overlap.
     """
-    from . import api
+    from . import api, plan
     from .discovery import default_registry
     from .output import Output
     from .plugins import Hooks, make_plugin_manager
@@ -90,6 +90,8 @@ async def open_run(
         if not parsed_first:
             # Parsed on the run's own database: opening a second one just to parse costs a DuckDB start.
             check_transforms(pipeline, db.statement_kinds, db.serialize)
+        if plan.parser_disagrees(pipeline):  # DuckDB's parser read some transform's tables otherwise than the scan
+            stage_plan = StagePlan.of(pipeline)
         selected = stage_plan.select(pipeline, names) if names is not None else None
         yield RunContext(pipeline, db, Hooks(pm), resolved, output, plan=stage_plan, stages=selected)
     finally:

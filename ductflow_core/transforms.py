@@ -214,9 +214,23 @@ def transform_problem(sql: str, parse: StatementKinds | None = None, serialize: 
 
 
 def check_transforms(pipeline: Stages, parse: StatementKinds | None = None, serialize: Serialize | None = None) -> None:
-    """Raise for the first transform whose SQL is not exactly one read-only query (see :func:`transform_problem`)."""
+    """Raise for the first transform whose SQL is not exactly one read-only query (see :func:`transform_problem`).
+
+    With ``serialize``, each transform's table references are also taken from DuckDB's parser and
+    recorded for the dependency rules (:func:`ductflow_core.plan.learn_refs`).
+    """
+    if serialize is not None:
+        import functools
+
+        serialize = functools.lru_cache(maxsize=None)(serialize)
     for stage in pipeline.stages:
         if isinstance(stage, TransformStage):
             problem = transform_problem(stage.sql, parse, serialize)
             if problem:
                 raise PipelineError(pipeline.error_text(stage.name, ("sql",), problem))
+            if serialize is not None:
+                from . import plan
+
+                refs = plan.parse_refs(serialize, stage.sql)
+                if refs is not None:
+                    plan.learn_refs(stage.sql, refs)
