@@ -76,3 +76,23 @@ def test_sink_under_a_file_fails_connect(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "stage 's': check failed: cannot write 'blocker/result.csv'" in proc.stderr
     assert "is not a folder" in proc.stderr
+
+
+def test_tap_query_ending_in_a_comment_or_semicolon_runs(tmp_path: Path) -> None:
+    """A tap `query:` ending in `-- a comment` or `;` is wrapped on lines of its own, so DuckDB accepts it."""
+    (tmp_path / "in.csv").write_text("a\n1\n2\n", encoding="utf-8")
+    for query in ("SELECT a * 10 AS b FROM source -- keep them all", "SELECT a * 10 AS b FROM source;"):
+        (tmp_path / "pipeline.yaml").write_text(
+            f"- name: t\n  kind: tap\n  query: {query!r}\n  connection: {{kind: csv, params: {{path: in.csv}}}}\n"
+            "- {name: s, kind: sink, connection: {kind: csv, params: {path: out.csv}}}\n",
+            encoding="utf-8",
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "ductflow_core.cli", "run", "pipeline.yaml"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert (tmp_path / "out.csv").read_text(encoding="utf-8").split() == ["b", "10", "20"]
