@@ -7,6 +7,7 @@ bool, so a wrong type is reported instead of guessed. Errors come back as
 
 from __future__ import annotations
 
+import types
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -259,9 +260,11 @@ def flatten(exc: BaseException, cls: type[Any] | None = None, path: Path_ = ()) 
                 yield from flatten(sub, typ, (*path, key))
         return
     if isinstance(exc, IterableValidationError):
+        # A list's items, or a mapping's values, are of the last type argument.
+        item = typing.get_args(cls)[-1] if typing.get_args(cls) else None
         for sub in exc.exceptions:
             index = _index_note(sub)
-            yield from flatten(sub, None, (*path, index) if index is not None else path)
+            yield from flatten(sub, item, (*path, index) if index is not None else path)
         return
     if isinstance(exc, (TypeMismatch, ConstraintViolation)):
         yield path, str(exc)
@@ -286,7 +289,7 @@ def _index_note(exc: BaseException) -> Any:
 
 def _plain_message(exc: BaseException, cls: type[Any] | None) -> str:
     text = str(exc)
-    if "not in literal" in text or "Literal" in text:
+    if _literals(cls):
         value = getattr(exc, "value", None) or _value_from(text)
         return f"expected one of {_literal_choices(cls)}, got {describe_value(value)}"
     if isinstance(exc, (TypeError, ValueError)) and cls is not None:
@@ -299,13 +302,17 @@ def _value_from(text: str) -> Any:
     return text.split(" not in literal", 1)[0].strip()
 
 
+def _literals(cls: Any) -> list[Any]:
+    """The values a ``Literal`` type (or an optional one) allows; empty for any other type."""
+    if typing.get_origin(cls) is typing.Literal:
+        return list(typing.get_args(cls))
+    if typing.get_origin(cls) in (typing.Union, types.UnionType):
+        return [value for arg in typing.get_args(cls) for value in _literals(arg)]
+    return []
+
+
 def _literal_choices(cls: Any) -> str:
-    args = getattr(cls, "__args__", ())
-    choices = [a for a in args if a is not type(None)]
-    flat: list[Any] = []
-    for choice in choices:
-        flat.extend(getattr(choice, "__args__", (choice,)))
-    return ", ".join(repr(c) for c in flat) or "the allowed values"
+    return ", ".join(repr(c) for c in _literals(cls)) or "the allowed values"
 
 
 def _type_name(cls: Any) -> str:

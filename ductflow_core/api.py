@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from .discovery import Registry, default_registry
-from .errors import PipelineError, did_you_mean
+from .errors import PipelineError, did_you_mean, first_line
 from .models import Stages
 from .resolve import Resolved, resolve_pipeline
 from .transforms import check_transforms, duckdb_serialize, duckdb_statement_kinds
@@ -120,7 +120,7 @@ def _open_database(
         )
     except PipelineError as exc:
         key = _blamed_setting(pipeline, exc)
-        raise PipelineError(f"{_where(pipeline, key)}: {'.'.join(key)}: {exc.message}") from exc
+        raise PipelineError(str(exc), source=pipeline.source, line=_line(pipeline, key), key_path=key) from exc
 
 
 def run_sandbox(pipeline: Stages) -> RunSandbox | None:
@@ -163,11 +163,17 @@ def run_sandbox(pipeline: Stages) -> RunSandbox | None:
 
 def _where(pipeline: Stages, key: tuple[str | int, ...]) -> str:
     """``file:line`` of ``key`` (or of the nearest key above it that has a line)."""
+    line = _line(pipeline, key)
+    return f"{pipeline.source}:{line}" if line else pipeline.source
+
+
+def _line(pipeline: Stages, key: tuple[str | int, ...]) -> int | None:
+    """The line of ``key``, or of the nearest key above it that has one; never the whole file's."""
     for depth in range(len(key), 0, -1):
         line = pipeline.lines.get(key[:depth])
         if line:
-            return f"{pipeline.source}:{line}"
-    return pipeline.source
+            return line
+    return None
 
 
 def _blamed_setting(pipeline: Stages, exc: PipelineError) -> tuple[str, ...]:
@@ -175,7 +181,7 @@ def _blamed_setting(pipeline: Stages, exc: PipelineError) -> tuple[str, ...]:
     from .dbopen import DEFAULT_SETTINGS, connect
 
     options = dict(pipeline.settings.duckdb)
-    if exc.message.startswith("sandbox:"):
+    if exc.key_path[:1] == ("sandbox",):
         return ("duckdb",) if options else ("sandbox",)
     if not options:
         return ("database",)
@@ -187,17 +193,17 @@ def _blamed_setting(pipeline: Stages, exc: PipelineError) -> tuple[str, ...]:
         if named:
             return ("duckdb", named[0])
     # DuckDB's message rarely names the option: try each one alone to find the one it refuses.
-    first = cause.splitlines()[0] if cause else ""
+    first = first_line(cause)
     refused: list[str] = []
     for name, value in options.items():
         try:
             connect(None, {**{k: v for k, v in DEFAULT_SETTINGS.items() if k != name}, name: value}).close()
         except PipelineError as alone:
-            if not first or str(alone.__cause__ or "").strip().splitlines()[:1] == [first]:
+            if not first or first_line(str(alone.__cause__ or "")) == first:
                 refused.append(name)
     if len(refused) == 1:
         return ("duckdb", refused[0])
-    return ("duckdb",) if "option" in exc.message or refused else ("database",)
+    return ("duckdb",) if "option" in first or refused else ("database",)
 
 
 _UNRECOGNIZED = re.compile(r"options were not recognized: ([^\n]+)")

@@ -80,8 +80,9 @@ class Database:
                 self._con.close()
                 # duckdb: settings that shut external access or the configuration before the sandbox is set.
                 raise PipelineError(
-                    f"sandbox: cannot be applied with these duckdb: settings ({first_line(exc)}); "
-                    "leave enable_external_access and lock_configuration to the sandbox"
+                    f"cannot be applied with these duckdb: settings ({first_line(exc)}); "
+                    "leave enable_external_access and lock_configuration to the sandbox",
+                    key_path=("sandbox",),
                 ) from None
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ductflow-db")
         self._cursors: list[duckdb.DuckDBPyConnection] = []

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from . import installed
-from .errors import PluginError, did_you_mean
+from .errors import PluginConflict, PluginError, did_you_mean
 from .policy import Policy
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ class Registry:
             raise PluginError(self.unknown_message(locator))
         if len(infos) > 1:
             sides = " and ".join(f"{i.origin} ({i.value})" for i in infos)
-            raise PluginError(f"locator {locator!r} is claimed by two distributions: {sides}; uninstall one")
+            raise PluginConflict(f"locator {locator!r} is claimed by two distributions: {sides}; uninstall one")
         return infos[0]
 
     def unknown_message(self, locator: str) -> str:
@@ -270,7 +270,7 @@ def plugin_status(registry: Registry, info: PluginInfo) -> str:
     except PluginError as exc:
         cause = exc.__cause__
         detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
-        return ("conflict: " if "claimed by two" in str(exc) else "broken: ") + detail
+        return ("conflict: " if isinstance(exc, PluginConflict) else "broken: ") + detail
     return "ok"
 
 

@@ -99,6 +99,10 @@ class PluginError(PipelineError):
     """A connection or hook plugin cannot be found, imported or used."""
 
 
+class PluginConflict(PluginError):
+    """Two installed distributions claim the same locator; one must be uninstalled."""
+
+
 class ConnectorError(DuctflowError):
     """Raised by a connection to report an expected failure with a clear message.
 

@@ -6,7 +6,9 @@ import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
+import attrs
 import duckdb
 import pytest
 
@@ -14,6 +16,14 @@ from ductflow_core.cli import main
 from ductflow_core.errors import DuctflowError, ExitCode, PipelineError, StageFailed, first_line
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@attrs.frozen
+class Choice:
+    """A structure with Literal fields, for the converter's messages."""
+
+    modes: list[Literal["a", "b"]]
+    one: Literal["x", "z"] | None = None
 
 
 def test_exit_codes_are_the_documented_numbers() -> None:
@@ -161,3 +171,52 @@ def test_error_found_after_loading_has_fields(tmp_path: Path) -> None:
     error = pipeline.error("b", ("sql",), "not a query")
     assert (error.source, error.line, error.stage, error.key_path) == ("<string>", 4, "b", ("sql",))
     assert pipeline.error_text("b", ("sql",), "not a query") == str(error) == "<string>:4: stage 'b': sql: not a query"
+
+
+def test_a_locator_claimed_twice_is_a_plugin_conflict() -> None:
+    """Two distributions claiming one locator raise PluginConflict, which `plugins` shows as a conflict by type."""
+    from ductflow_core.discovery import plugin_status
+    from ductflow_core.errors import PluginConflict
+    from ductflow_core.testing import FakeDistribution, fake_registry
+
+    registry = fake_registry(
+        FakeDistribution("first-dist", "1.0", {"ductflow.connections": {"dup": "sample_connections:Numbers"}}),
+        FakeDistribution("second-dist", "3.0", {"ductflow.connections": {"dup": "sample_connections:Untyped"}}),
+    )
+    with pytest.raises(PluginConflict):
+        registry.connection_class("dup")
+    info = next(i for i in registry.locators() if i.name == "dup")
+    assert plugin_status(registry, info).startswith("conflict: locator 'dup' is claimed by two distributions")
+
+
+def test_sandbox_refused_by_duckdb_settings_is_blamed_by_key(tmp_path: Path) -> None:
+    """DuckDB refusing the sandbox under a duckdb: setting gives an error at the duckdb: key, as fields."""
+    from ductflow_core import api
+    from ductflow_core.models import Stages
+
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(
+        "duckdb: {lock_configuration: true}\nsandbox: {allowed_directories: [data]}\n"
+        "stages:\n  - {name: t, kind: transform, sql: SELECT 1 AS x}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PipelineError) as info:
+        api.open_database(Stages.load(path)).close()
+    error = info.value
+    assert (error.source, error.line, error.stage, error.key_path) == (str(path), 1, None, ("duckdb",))
+    assert str(error).startswith(f"{path}:1: duckdb: sandbox: cannot be applied with these duckdb: settings (")
+
+
+def test_literal_choices_come_from_the_declared_type() -> None:
+    """A value outside a Literal, in a list or optional, is reported with the choices its type declares."""
+    from cattrs.errors import ClassValidationError
+
+    from ductflow_core import _convert
+
+    with pytest.raises(ClassValidationError) as info:
+        _convert.structure({"modes": ["a", "c"], "one": "y"}, Choice)
+    assert sorted(_convert.flatten(info.value, Choice)) == [
+        (("modes", 1), "expected one of 'a', 'b', got 'c'"),
+        (("one",), "expected one of 'x', 'z', got 'y'"),
+    ]

@@ -108,7 +108,7 @@ def _check_tables(pipeline: Stages, parse_sql: bool) -> None:
 
 async def _check_connections(pipeline: Stages, resolved: dict[str, Resolved]) -> None:
     """Await each stage's ``Connection.check``, in file order; the first failure is raised with its stage."""
-    from ..errors import ConnectorError, DuctflowError
+    from ..errors import ConnectorError, DuctflowError, first_line
 
     for stage in pipeline.stages:
         res = resolved.get(stage.name)
@@ -130,7 +130,7 @@ async def _check_connections(pipeline: Stages, resolved: dict[str, Resolved]) ->
             finally:
                 await instance.close()
         except Exception as exc:  # a plugin's own error too: the user sees one line naming the stage
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            text = first_line(exc, fallback="")
             reason = text if isinstance(exc, DuctflowError) else f"{type(exc).__name__}: {text}".rstrip(": ")
             raise ConnectorError(
                 f"{pipeline.location(stage.name)}: stage {stage.name!r}: check failed: {reason}"
