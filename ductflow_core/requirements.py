@@ -16,12 +16,12 @@ def check_requirements(pipeline: Stages) -> None:
 
     problems: list[str] = []
     for index, text in enumerate(pipeline.settings.requires):
-        line = pipeline.lines.get(("requires", index))
-        where = f"{pipeline.source}:{line}" if line else pipeline.source
         try:
             req = Requirement(text)
         except InvalidRequirement as exc:
-            raise PipelineError(f"{where}: requires[{index}]: not a requirement: {first_line(exc)}") from None
+            line = pipeline.lines.get(("requires", index))
+            message = f"not a requirement: {first_line(exc)}"
+            raise PipelineError(message, source=pipeline.source, line=line, key_path=("requires", index)) from None
         try:
             version = metadata.version(req.name)
         except metadata.PackageNotFoundError:
@@ -31,6 +31,6 @@ def check_requirements(pipeline: Stages) -> None:
             problems.append(f"{text} (installed: {version})")
     if problems:
         line = pipeline.lines.get(("requires",))
-        where = f"{pipeline.source}:{line}" if line else pipeline.source
         hint = "; install with: ductflow install " + " ".join(p.split(" (")[0] for p in problems)
-        raise PipelineError(f"{where}: requires: missing {', '.join(problems)}{hint}")
+        message = f"missing {', '.join(problems)}{hint}"
+        raise PipelineError(message, source=pipeline.source, line=line, key_path=("requires",))

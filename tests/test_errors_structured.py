@@ -220,3 +220,28 @@ def test_literal_choices_come_from_the_declared_type() -> None:
         (("modes", 1), "expected one of 'a', 'b', got 'c'"),
         (("one",), "expected one of 'x', 'z', got 'y'"),
     ]
+
+
+def test_documented_exit_statuses_are_the_enum() -> None:
+    """docs/cli.md's exit status table lists exactly the ExitCode values, in order."""
+    import re
+
+    doc = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    table = doc.split("## Exit status", 1)[1].split("\n\n| Status", 1)[1].split("\n\n", 1)[0]
+    assert [int(n) for n in re.findall(r"^\| (\d+) \|", table, re.M)] == [int(c) for c in ExitCode]
+
+
+def test_requires_errors_carry_their_key() -> None:
+    """A malformed or missing ``requires:`` entry is a PipelineError at ``requires[i]`` or ``requires``, as fields."""
+    from ductflow_core.models import Stages
+    from ductflow_core.requirements import check_requirements
+
+    stages = "stages:\n  - {name: a, kind: transform, sql: SELECT 1}\n"
+    with pytest.raises(PipelineError) as bad:
+        check_requirements(Stages.load(f"requires:\n  - pyyaml\n  - '!!nope'\n{stages}"))
+    assert (bad.value.line, bad.value.key_path) == (3, ("requires", 1))
+    assert str(bad.value).startswith("<string>:3: requires[1]: not a requirement: ")
+    with pytest.raises(PipelineError) as missing:
+        check_requirements(Stages.load(f"requires: [surely-not-installed-g2]\n{stages}"))
+    assert (missing.value.line, missing.value.key_path) == (1, ("requires",))
+    assert str(missing.value).startswith("<string>:1: requires: missing surely-not-installed-g2 (not installed)")
