@@ -226,3 +226,13 @@ def _own_nodes(fn: ast.AST) -> list[ast.AST]:
         found.append(node)
         pending.extend(ast.iter_child_nodes(node))
     return found
+
+
+def test_tutorial_pipeline_test_passes_and_keeps_the_tap_table(pytester: pytest.Pytester) -> None:
+    """The tutorial's own pipeline test passes as printed (the connection named by module), reading the tap's table."""
+    pytester.makepyfile(tutorial_sqlite=_python_block_defining(TUTORIAL, "class SqliteConnection(Connection):"))
+    test = _python_block_defining(TUTORIAL, "def test_pipeline_creates_reads_filters_and_writes")
+    assert "materialize: true" in test
+    source = test.replace("kind: sqlite,", "module: tutorial_sqlite, classname: SqliteConnection,")
+    result = run_suites(pytester, source)
+    result.assert_outcomes(passed=1)
