@@ -76,15 +76,14 @@ def format_error(
 ) -> str:
     """``source:line: stage 'x': key.path: message``, leaving out the parts that are ``None`` or empty.
 
-    ``stage`` is a stage's name, or its position from 1 (``stage #2``) when it has none. A message placed at a
-    line but at no key is about the whole pipeline: ``pipeline.yaml:1: pipeline: missing key 'stages'``.
+    ``stage`` is a stage's name, or its position from 1 (``stage #2``) when it has none.
     """
     key = dotted(key_path)
     if stage is not None:
         label = f"stage {stage!r}" if isinstance(stage, str) else f"stage #{stage}"
-        subject: str | None = label + (f": {key}" if key else "")
+        subject = label + (f": {key}" if key else "")
     else:
-        subject = key or ("pipeline" if line else None)
+        subject = key
     text = f"{subject}: {message}" if subject else message
     if source is None:
         return text
@@ -112,6 +111,9 @@ def locate(
         stage, key_path = stage_of(path[1]), path[2:]
     if path in secret_paths:
         message = mask_value(message)
+    if not path:
+        # At no key, the problem is the whole pipeline's: ``pipeline.yaml:1: pipeline: missing key 'stages'``.
+        message = f"pipeline: {message}"
     if env_values:
         if any(where[: len(path)] == path for where in env_values):
             # A suggestion close to a value from the environment tells something about that value.

@@ -105,7 +105,7 @@ class _Limits(Composer):
         try:
             if self._depth > MAX_DEPTH:
                 raise PipelineError(
-                    f"{self.source}:{mark.line + 1}: not valid YAML: nested deeper than {MAX_DEPTH} levels"
+                    f"not valid YAML: nested deeper than {MAX_DEPTH} levels", source=self.source, line=mark.line + 1
                 )
             return super().compose_node(parent, index)
         finally:
@@ -114,7 +114,7 @@ class _Limits(Composer):
     def _count(self, mark: Any) -> None:
         self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise PipelineError(f"{self.source}:{mark.line + 1}: not valid YAML: more than {MAX_NODES} nodes")
+            raise PipelineError(f"not valid YAML: more than {MAX_NODES} nodes", source=self.source, line=mark.line + 1)
 
 
 class _PureComposer(Reader, Scanner, Parser, _Limits, Resolver):
@@ -142,11 +142,12 @@ else:  # pragma: no cover - PyYAML without libyaml
 def parse(text: str, source: str, env: Mapping[str, str]) -> Document:
     """Parse ``text``; raise :class:`PipelineError` with ``source:line`` for bad or hostile YAML."""
     if len(text) > MAX_CHARS:
-        raise PipelineError(f"{source}: the pipeline is larger than {MAX_CHARS // (1024 * 1024)} MB")
+        raise PipelineError(f"the pipeline is larger than {MAX_CHARS // (1024 * 1024)} MB", source=source)
     if bad := CONTROL_CHARACTERS.search(text):
         line = len(_LINE_BREAK.findall(text, 0, bad.start())) + 1
         code = f"U+{ord(bad.group()):04X}"
-        raise PipelineError(f"{source}:{line}: not valid YAML: control character {code} (YAML allows tab and newline)")
+        problem = f"not valid YAML: control character {code} (YAML allows tab and newline)"
+        raise PipelineError(problem, source=source, line=line)
     node = _compose(text, source)
     doc = Document(None, {}, set(), set(), [])
     if node is not None:
@@ -175,7 +176,7 @@ def _compose(text: str, source: str) -> yaml.Node | None:
     chosen = next((e for e in reversed(errors) if isinstance(e, yaml.MarkedYAMLError)), errors[-1])
     if isinstance(chosen, yaml.MarkedYAMLError):
         raise PipelineError(_syntax_message(chosen, source)) from None
-    raise PipelineError(f"{source}: not valid YAML: {_one_line(str(chosen))}") from None
+    raise PipelineError(f"not valid YAML: {_one_line(str(chosen))}", source=source) from None
 
 
 def _one_line(text: str) -> str:
@@ -203,7 +204,7 @@ class _Builder:
         self.chars = 0
 
     def _fail(self, line: int, problem: str) -> PipelineError:
-        return PipelineError(f"{self.source}:{line}: not valid YAML: {problem}")
+        return PipelineError(f"not valid YAML: {problem}", source=self.source, line=line)
 
     def _enter(self, node: yaml.Node, alias_line: int | None, depth: int) -> tuple[yaml.Node, int | None, int]:
         """Follow aliases, counting every visit; inside an alias every line is the alias's own."""
@@ -259,7 +260,7 @@ class _Builder:
             key = self._key(key_node, key_line)
             if key in first_line:
                 raise PipelineError(
-                    f"{self.source}:{key_line}: key {key!r} appears twice (first at line {first_line[key]})"
+                    f"key {key!r} appears twice (first at line {first_line[key]})", source=self.source, line=key_line
                 )
             first_line[key] = key_line
             own.append((key, key_line, value_node, alias_line))
@@ -280,10 +281,11 @@ class _Builder:
     def _key(self, key_node: yaml.Node, line: int) -> Any:
         if not isinstance(key_node, yaml.ScalarNode):
             kind = "list" if isinstance(key_node, yaml.SequenceNode) else "dict"
-            raise PipelineError(f"{self.source}:{line}: a key must be a plain word, got {kind}")
+            raise PipelineError(f"a key must be a plain word, got {kind}", source=self.source, line=line)
         key = self.scalars.construct_object(key_node)
         if not isinstance(key, (str, int, float, bool)) or key is None:
-            raise PipelineError(f"{self.source}:{line}: a key must be a plain word, got {type(key).__name__}")
+            got = type(key).__name__
+            raise PipelineError(f"a key must be a plain word, got {got}", source=self.source, line=line)
         return key if isinstance(key, str) else str(key)
 
     def _count_chars(self, text: str, path: Path_, node: yaml.Node) -> None:

@@ -245,3 +245,15 @@ def test_requires_errors_carry_their_key() -> None:
         check_requirements(Stages.load(f"requires: [surely-not-installed-g2]\n{stages}"))
     assert (missing.value.line, missing.value.key_path) == (1, ("requires",))
     assert str(missing.value).startswith("<string>:1: requires: missing surely-not-installed-g2 (not installed)")
+
+
+def test_yaml_level_errors_carry_their_line() -> None:
+    """A duplicate key or a control character is a PipelineError with the line as a field and no key path."""
+    twice = _load_error("- name: a\n  kind: transform\n  name: b\n")
+    assert (twice.source, twice.line, twice.stage, twice.key_path) == ("<string>", 3, None, ())
+    assert str(twice) == "<string>:3: key 'name' appears twice (first at line 1)"
+    control = _load_error("- {name: a, kind: transform, sql: SELECT 1}\n- \x07\n")
+    assert (control.line, control.message) == (
+        2,
+        "not valid YAML: control character U+0007 (YAML allows tab and newline)",
+    )
