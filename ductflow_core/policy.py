@@ -4,8 +4,9 @@
   distribution names; set but empty means none. Names compare as normalized
   distribution names (PEP 503: case-insensitive, ``-``, ``_`` and ``.`` alike).
 * ``DUCTFLOW_DISABLE_PLUGINS``: comma-separated blocklist, same names.
-* ``DUCTFLOW_STRICT_PLUGINS=1``: a hook plugin that fails to import stops
-  the run instead of being skipped with a warning.
+* ``DUCTFLOW_STRICT_PLUGINS=1``: a hook plugin that fails to import or names
+  no real hook, or a connection plugin that fails to import (used or not),
+  stops the command instead of being skipped with a warning.
 * ``DUCTFLOW_TRACE_HOOKS=1``: print every hook call, its plugins and duration.
 * ``DUCTFLOW_ALLOWED_MODULES``: comma-separated ``fnmatch`` patterns of
   modules a pipeline's ``module:`` may import; unset means any. Module names
