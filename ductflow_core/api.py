@@ -67,7 +67,7 @@ def _resolve(
         for name in stages:
             if name not in known:
                 hint = _stage_hint(pipeline, name, known)
-                raise PipelineError(f"{pipeline.source}: no stage is called {name!r}{hint}")
+                raise PipelineError(f"no stage is called {name!r}{hint}", source=pipeline.source)
         names = plan.select(pipeline, stages, deps=deps)
     registry = registry or default_registry()
     if registry.policy.strict:

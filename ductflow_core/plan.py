@@ -259,7 +259,7 @@ def order(pipeline: Stages, error: ErrorFactory | None = None, *, deps: Deps | N
             cycle = [*trail[trail.index(name) :], name]
             message = "stages depend on each other in a cycle: " + " -> ".join(cycle)
             if error is None:
-                raise PipelineError(f"{pipeline.source}: {message}")
+                raise PipelineError(message, source=pipeline.source)
             raise error(_blame(pipeline, cycle[0], cycle[1]), message)
         state[name] = 1
         for dep in sorted(deps[name], key=file_order.index):

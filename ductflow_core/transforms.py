@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .errors import PipelineError
+from .errors import PipelineError, first_line
 from .models import Stages, TransformStage
 from .sqlscan import query_problem as lexical_problem
 from .sqlscan import tokens, without_trailing_semicolons
@@ -209,7 +209,7 @@ def transform_problem(sql: str, parse: StatementKinds | None = None, serialize: 
     try:
         kinds = parse(sql)
     except engine().Error as exc:
-        return str(exc).strip().splitlines()[0]
+        return first_line(exc)
     return query_problem(sql, kinds, serialize, pivot=parse)
 
 

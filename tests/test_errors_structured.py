@@ -257,3 +257,16 @@ def test_yaml_level_errors_carry_their_line() -> None:
         2,
         "not valid YAML: control character U+0007 (YAML allows tab and newline)",
     )
+
+
+def test_unknown_stage_name_error_has_the_source_field() -> None:
+    """Selecting a stage nobody defines is a PipelineError whose source is a field and whose text is unchanged."""
+    from ductflow_core import api
+    from ductflow_core.models import Stages
+
+    pipeline = Stages.load("- {name: orders, kind: transform, sql: SELECT 1 AS x}\n")
+    with pytest.raises(PipelineError) as info:
+        api.validate(pipeline, stages=["order"], parse_sql=False)
+    assert (info.value.source, info.value.line, info.value.key_path) == ("<string>", None, ())
+    assert str(info.value) == "<string>: no stage is called 'order' (did you mean 'orders'?)"
+
