@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
 import types
 from pathlib import Path
+from typing import Any
 
 import pluggy
 import pytest
@@ -143,3 +145,13 @@ def test_trace_follows_a_hook_it_was_never_told_about() -> None:
     Trace(pm, stream)
     assert pm.hook.ductflow_extra(stage=types.SimpleNamespace(name="x")) == [7]
     assert stream.getvalue().startswith("trace: ductflow_extra stage='x' via [extra-plugin] ")
+
+
+def test_trace_masks_stage_names_from_the_environment(tmp_path: Path, cli: Any) -> None:
+    """A stage named by ${VAR} is traced as ***, short or long, like every other line the run prints."""
+    (tmp_path / "p.yaml").write_text("- name: ${S}\n  kind: transform\n  sql: SELECT 1 AS x\n", encoding="utf-8")
+    for secret in ("qqsecretname", "ab"):
+        done = cli("run", "p.yaml", env={"S": secret, "DUCTFLOW_TRACE_HOOKS": "1"})
+        assert done.returncode == 0, done.stderr
+        assert "trace: ductflow_run_stage stage='***' via [" in done.stderr
+        assert re.search(rf"(?<!\w){secret}(?!\w)", done.stderr) is None

@@ -14,6 +14,8 @@ from typing import Any, TextIO
 
 import pluggy
 
+from ..output import mask_secrets
+
 
 class Trace:
     """Times every hook call; an awaitable result is timed until it is awaited to the end."""
@@ -22,9 +24,14 @@ class Trace:
         self.stream = stream or sys.stderr
         # Calls nest (a hook called while another one runs its implementations): a stack pairs them.
         self._started: list[float] = []
+        # Stage names may come from ${VAR}; the run's first hook call hands over the pipeline and its secrets.
+        self._secrets: frozenset[str] = frozenset()
         self.undo: Callable[[], None] = pm.add_hookcall_monitoring(self._before, self._after)
 
     def _before(self, hook: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
+        pipeline = kwargs.get("pipeline") or getattr(kwargs.get("run"), "pipeline", None)
+        if pipeline is not None:
+            self._secrets = frozenset(getattr(pipeline, "secrets", ()))
         self._started.append(time.perf_counter())
 
     def _after(
@@ -49,5 +56,5 @@ class Trace:
 
     def _emit(self, label: str, started: float) -> None:
         seconds = time.perf_counter() - started
-        self.stream.write(f"trace: {label} {seconds * 1000:.1f} ms\n")
+        self.stream.write(mask_secrets(f"trace: {label} {seconds * 1000:.1f} ms", self._secrets) + "\n")
         self.stream.flush()
