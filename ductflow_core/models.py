@@ -200,13 +200,15 @@ class Stages:
         line = self.lines.get(("stages", self.index(name)))
         return f"{self.source}:{line}" if line else self.source
 
-    def error(self, name: str, keys: tuple[str | int, ...], message: str) -> PipelineError:
-        """The :class:`PipelineError` at ``keys`` of the stage called ``name``, for a problem found after loading."""
+    def error(
+        self, name: str, keys: tuple[str | int, ...], message: str, kind: type[PipelineError] = PipelineError
+    ) -> PipelineError:
+        """The ``kind`` of error at ``keys`` of the stage called ``name``, for a problem found after loading."""
         from .where import locate
 
         path = ("stages", self.index(name), *keys)
         stage_of = lambda i: self.stages[i].name  # noqa: E731
-        return locate(self.source, self.lines, self.secret_paths, stage_of, path, message, self.env_values)
+        return locate(self.source, self.lines, self.secret_paths, stage_of, path, message, self.env_values, kind)
 
     def error_text(self, name: str, keys: tuple[str | int, ...], message: str) -> str:
         """``file:line: stage 'name': key.path: message`` for a problem found after loading."""

@@ -378,7 +378,7 @@ def check_tables(pipeline: Stages, unknown: list[tuple[str, str]]) -> None:
     stage, table = unknown[0]
     makers = [s.name for s in pipeline.stages if s.produces_table]
     message = f"reads table {table!r}, which no stage makes and DuckDB does not have{did_you_mean(table, makers)}"
-    raise PipelineError(pipeline.error_text(stage, ("sql",), message))
+    raise pipeline.error(stage, ("sql",), message)
 
 
 def parse_refs(serialize: Callable[[str], str], sql: str) -> frozenset[sqlscan.TableRef] | None:

@@ -13,7 +13,7 @@ import attrs
 
 from .connection import implements, not_implemented_message
 from .discovery import Registry, import_class
-from .errors import ConnectorError, PipelineError, PluginError
+from .errors import ConnectorError, PluginError
 from .models import CustomConnection, Stage, Stages
 from .params import ParamsInvalid, Role, check_params
 from .where import also_wrong
@@ -47,19 +47,19 @@ def resolve_connection(pipeline: Stages, stage: Stage, registry: Registry) -> Re
         cls = _find_class(pipeline, stage, spec, registry)
     except PluginError as exc:
         key = _locator_key(pipeline, index, spec)
-        raise PluginError(pipeline.error_text(stage.name, key, exc.message)) from exc
+        raise pipeline.error(stage.name, key, exc.message, PluginError) from exc
     role: Role = stage.kind  # type: ignore[assignment]  # only tap, sink and sql stages have a connection
     try:
         params = check_params(cls, spec.params, role)
     except ParamsInvalid as exc:
         path, message = exc.errors[0]
         more = also_wrong(("connection", "params", *p) for p, _ in exc.errors[1:])
-        raise PipelineError(pipeline.error_text(stage.name, ("connection", "params", *path), message + more)) from None
+        raise pipeline.error(stage.name, ("connection", "params", *path), message + more) from None
     problem = _constructor_refuses(cls, params)
     if problem:
-        raise PipelineError(pipeline.error_text(stage.name, ("connection", "params"), problem))
+        raise pipeline.error(stage.name, ("connection", "params"), problem)
     if not implements(cls, role):
-        raise PipelineError(pipeline.error_text(stage.name, ("kind",), not_implemented_message(cls, role)))
+        raise pipeline.error(stage.name, ("kind",), not_implemented_message(cls, role))
     base_dir = pipeline.base_dir
     try:
         check = getattr(cls, "check_stage", None)
@@ -71,11 +71,11 @@ def resolve_connection(pipeline: Stages, stage: Stage, registry: Registry) -> Re
         # A class's own load-time check: a param that cannot work is the pipeline's fault, not the run's.
         param = getattr(exc, "param", None)
         key = ("connection", "params", param) if param else ("connection", "params")
-        raise PipelineError(pipeline.error_text(stage.name, key, exc.message)) from None
+        raise pipeline.error(stage.name, key, exc.message) from None
     except SystemExit as exc:
         # Left to propagate, the class would end `ductflow validate` with a code of its choosing and no message.
         message = f"{cls.__qualname__}'s load-time checks called sys.exit({exc.code if exc.code is not None else ''})"
-        raise PluginError(pipeline.error_text(stage.name, ("connection",), message)) from exc
+        raise pipeline.error(stage.name, ("connection",), message, PluginError) from exc
     return Resolved(cls, params, spec, role, resources)
 
 
@@ -182,7 +182,7 @@ def check_resources(
                     message = (
                         f"this sink {how} stage {tap_name!r} reads ({where}); a sink never writes the input of its run"
                     )
-                    raise PipelineError(pipeline.error_text(sink_name, key, message))
+                    raise pipeline.error(sink_name, key, message)
     _check_run_files(pipeline, sinks)
 
 
@@ -211,7 +211,7 @@ def _check_run_files(pipeline: Stages, sinks: list[tuple[str, Resolved]]) -> Non
                     key = ("connection", "params", *_param_of(pipeline, sink, written))
                     target = f"would replace {what}" if how == "writes what" else f"writes a folder holding {what}"
                     message = f"this sink {target}; a sink never writes what its own run reads or keeps"
-                    raise PipelineError(pipeline.error_text(sink_name, key, message))
+                    raise pipeline.error(sink_name, key, message)
 
 
 def _param_of(pipeline: Stages, res: Resolved, resource: str) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .errors import PipelineError, first_line
+from .errors import first_line
 from .models import Stages, TransformStage
 from .sqlscan import query_problem as lexical_problem
 from .sqlscan import tokens, without_trailing_semicolons
@@ -227,7 +227,7 @@ def check_transforms(pipeline: Stages, parse: StatementKinds | None = None, seri
         if isinstance(stage, TransformStage):
             problem = transform_problem(stage.sql, parse, serialize)
             if problem:
-                raise PipelineError(pipeline.error_text(stage.name, ("sql",), problem))
+                raise pipeline.error(stage.name, ("sql",), problem)
             if serialize is not None:
                 from . import plan
 

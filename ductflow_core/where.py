@@ -98,10 +98,12 @@ def locate(
     path: Path_,
     message: str,
     env_values: Mapping[Path_, Iterable[str]] | None = None,
+    kind: type[PipelineError] = PipelineError,
 ) -> PipelineError:
     """The :class:`PipelineError` for a problem at ``path``; no value from the environment is ever in it.
 
-    ``stage_of`` gives a stage's name from its index (or its position from 1 when it has none).
+    ``stage_of`` gives a stage's name from its index (or its position from 1 when it has none); ``kind`` is the
+    class of the error (a :class:`~ductflow_core.errors.PluginError` for a plugin's problem).
     ``env_values`` (per path, the pieces of its value taken from the environment) lets every such piece be
     masked by :func:`mask_env`, in the message and in the stage's name, whoever wrote the message.
     """
@@ -122,4 +124,4 @@ def locate(
         if isinstance(stage, str):
             stage = mask_env(stage, path, env_values)
         key_path = tuple(mask_env(part, path, env_values) if isinstance(part, str) else part for part in key_path)
-    return PipelineError(message, source=source, line=line_of(lines, path), stage=stage, key_path=key_path)
+    return kind(message, source=source, line=line_of(lines, path), stage=stage, key_path=key_path)

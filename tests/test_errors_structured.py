@@ -270,3 +270,24 @@ def test_unknown_stage_name_error_has_the_source_field() -> None:
     assert (info.value.source, info.value.line, info.value.key_path) == ("<string>", None, ())
     assert str(info.value) == "<string>: no stage is called 'order' (did you mean 'orders'?)"
 
+
+
+def test_resolve_errors_are_structured(tmp_path: Path) -> None:
+    """A wrong param and an unknown locator found while resolving carry stage, key path and line as fields."""
+    from ductflow_core.discovery import default_registry
+    from ductflow_core.errors import PluginError
+    from ductflow_core.models import Stages
+    from ductflow_core.resolve import resolve_connection
+
+    pipeline = Stages.load(
+        "- name: a\n  kind: tap\n  connection:\n    kind: CustomConnection\n    module: sample_connections\n"
+        "    classname: Numbers\n    params: {rows: abc}\n"
+        "- {name: b, kind: tap, connection: {kind: no-such-locator-g2}}\n"
+    )
+    with pytest.raises(PipelineError) as param:
+        resolve_connection(pipeline, pipeline.stages[0], default_registry())
+    assert (param.value.stage, param.value.key_path, param.value.line) == ("a", ("connection", "params", "rows"), 7)
+    with pytest.raises(PluginError) as plugin:
+        resolve_connection(pipeline, pipeline.stages[1], default_registry())
+    assert (plugin.value.stage, plugin.value.key_path, plugin.value.line) == ("b", ("connection", "kind"), 8)
+    assert str(plugin.value).startswith("<string>:8: stage 'b': connection.kind: unknown locator 'no-such-locator-g2'")
