@@ -145,7 +145,8 @@ def run_sandbox(pipeline: Stages) -> RunSandbox | None:
     try:
         escape = escaping_link(sandbox)
     except PipelineError as exc:
-        raise PipelineError(f"{_where(pipeline, ('sandbox', 'allowed_directories'))}: {exc.message}") from None
+        line = _line(pipeline, ("sandbox", "allowed_directories"))
+        raise PipelineError(exc.message, source=pipeline.source, line=line) from None
     if escape is not None:
         link, target = escape
         holders = [
@@ -155,8 +156,10 @@ def run_sandbox(pipeline: Stages) -> RunSandbox | None:
         ]
         key: tuple[str | int, ...] = ("sandbox", "allowed_directories", *holders[:1])
         raise PipelineError(
-            f"{_where(pipeline, key)}: sandbox.allowed_directories: {link} is a symlink to {target}; "
-            "remove the link or allow its target"
+            f"{link} is a symlink to {target}; remove the link or allow its target",
+            source=pipeline.source,
+            line=_line(pipeline, key),
+            key_path=("sandbox", "allowed_directories"),
         )
     return sandbox
 

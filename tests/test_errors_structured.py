@@ -291,3 +291,27 @@ def test_resolve_errors_are_structured(tmp_path: Path) -> None:
         resolve_connection(pipeline, pipeline.stages[1], default_registry())
     assert (plugin.value.stage, plugin.value.key_path, plugin.value.line) == ("b", ("connection", "kind"), 8)
     assert str(plugin.value).startswith("<string>:8: stage 'b': connection.kind: unknown locator 'no-such-locator-g2'")
+
+
+def test_sandbox_symlink_leading_out_is_blamed_by_fields(tmp_path: Path) -> None:
+    """A link below an allowed folder leading outside is refused with source, line and key path as fields."""
+    import os
+
+    from ductflow_core.api import run_sandbox
+    from ductflow_core.models import Stages
+
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (tmp_path / "secret.csv").write_text("x\n1\n", encoding="utf-8")
+    os.symlink(tmp_path / "secret.csv", project / "data" / "s.csv")
+    path = project / "pipeline.yaml"
+    path.write_text(
+        "sandbox:\n  allowed_directories:\n    - data\nstages:\n  - {name: t, kind: transform, sql: SELECT 1}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PipelineError) as info:
+        run_sandbox(Stages.load(path))
+    error = info.value
+    assert (error.source, error.line, error.key_path) == (str(path), 3, ("sandbox", "allowed_directories"))
+    assert str(error).startswith(f"{path}:3: sandbox.allowed_directories: ")
+    assert "s.csv is a symlink to" in error.message
