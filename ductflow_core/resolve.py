@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -17,6 +17,10 @@ from .errors import ConnectorError, PluginError
 from .models import CustomConnection, Stage, Stages
 from .params import ParamsInvalid, Role, check_params
 from .where import also_wrong
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .db import StageDatabase
 
 
 @attrs.frozen
@@ -37,6 +41,22 @@ class Resolved:
     def label(self) -> str:
         """``module.Class``, for messages."""
         return f"{self.cls.__module__}.{self.cls.__qualname__}"
+
+    def create(
+        self, name: str, *, c: StageDatabase | None, base_dir: Path, materialize: bool | None = None
+    ) -> Connection:
+        """An instance for stage ``name``, with the stage's params, config and fields (its ``init()`` runs here)."""
+        return self.cls.create(
+            name=name,
+            c=c,
+            params=self.params,
+            config=self.spec.config,
+            fields=self.spec.fields,
+            locator=self.spec.locator,
+            materialize=materialize,
+            base_dir=base_dir,
+            spec=self.spec,
+        )
 
 
 def resolve_connection(pipeline: Stages, stage: Stage, registry: Registry) -> Resolved:

@@ -125,17 +125,9 @@ class RunContext:
 
     def connect(self, stage: Stage, facade: StageDatabase) -> Connection:
         """Build the stage's connection instance (its ``init()`` runs here)."""
-        res = self.resolved[stage.name]
-        return res.cls.create(
-            name=stage.name,
-            c=facade,
-            params=res.params,
-            config=res.spec.config,
-            fields=res.spec.fields,
-            locator=res.spec.locator,
-            materialize=self.materialized(stage) if stage.produces_table else None,
-            base_dir=self.pipeline.base_dir,
-            spec=res.spec,
+        materialize = self.materialized(stage) if stage.produces_table else None
+        return self.resolved[stage.name].create(
+            stage.name, c=facade, base_dir=self.pipeline.base_dir, materialize=materialize
         )
 
     def where(self, stage: Stage) -> str:

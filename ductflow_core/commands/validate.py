@@ -115,16 +115,7 @@ async def _check_connections(pipeline: Stages, resolved: dict[str, Resolved]) ->
         if res is None or res.role is None:
             continue
         try:
-            instance = res.cls.create(
-                name=stage.name,
-                c=None,
-                params=res.params,
-                config=res.spec.config,
-                fields=res.spec.fields,
-                locator=res.spec.locator,
-                base_dir=pipeline.base_dir,
-                spec=res.spec,
-            )
+            instance = res.create(stage.name, c=None, base_dir=pipeline.base_dir)
             try:
                 await instance.check(res.role)
             finally:
