@@ -89,7 +89,7 @@ async def open_run(
     try:
         if not parsed_first:
             # Parsed on the run's own database: opening a second one just to parse costs a DuckDB start.
-            check_transforms(pipeline, db.statement_kinds, db.serialize)
+            check_transforms(pipeline, db.statement_kinds, db.serialize, db.serialize_all)
         if plan.parser_disagrees(pipeline):  # DuckDB's parser read some transform's tables otherwise than the scan
             stage_plan = StagePlan.of(pipeline)
         selected = stage_plan.select(pipeline, names) if names is not None else None

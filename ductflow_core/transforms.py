@@ -213,16 +213,31 @@ def transform_problem(sql: str, parse: StatementKinds | None = None, serialize: 
     return query_problem(sql, kinds, serialize, pivot=parse)
 
 
-def check_transforms(pipeline: Stages, parse: StatementKinds | None = None, serialize: Serialize | None = None) -> None:
+def check_transforms(
+    pipeline: Stages,
+    parse: StatementKinds | None = None,
+    serialize: Serialize | None = None,
+    serialize_all: Callable[[list[str]], list[str]] | None = None,
+) -> None:
     """Raise for the first transform whose SQL is not exactly one read-only query (see :func:`transform_problem`).
 
     With ``serialize``, each transform's table references are also taken from DuckDB's parser and
-    recorded for the dependency rules (:func:`ductflow_core.plan.learn_refs`).
+    recorded for the dependency rules (:func:`ductflow_core.plan.learn_refs`). ``serialize_all``, when
+    given, serializes every transform in one call instead of one query per transform.
     """
     if serialize is not None:
-        import functools
+        trees: dict[str, str] = {}
+        if serialize_all is not None:
+            sqls = list(dict.fromkeys(s.sql for s in pipeline.stages if isinstance(s, TransformStage)))
+            trees = dict(zip(sqls, serialize_all(sqls), strict=True))
+        one = serialize
 
-        serialize = functools.lru_cache(maxsize=None)(serialize)
+        def cached(sql: str) -> str:
+            if sql not in trees:
+                trees[sql] = one(sql)
+            return trees[sql]
+
+        serialize = cached
     for stage in pipeline.stages:
         if isinstance(stage, TransformStage):
             problem = transform_problem(stage.sql, parse, serialize)

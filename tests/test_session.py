@@ -118,3 +118,29 @@ def test_start_up_plumbing_is_not_public() -> None:
     assert not hasattr(api, "begin_database")
     assert "opening" not in inspect.signature(api.arun).parameters
     assert "opening" not in inspect.signature(api.open_database).parameters
+
+
+def test_a_run_parses_its_transforms_in_one_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run reads the syntax trees of all its transforms with one DuckDB query, not one query per transform."""
+    from ductflow_core.db import Database
+
+    calls = {"one": 0, "all": 0}
+    one, every = Database.serialize, Database.serialize_all
+
+    def serialize(self: Database, sql: str) -> str:
+        calls["one"] += 1
+        return one(self, sql)
+
+    def serialize_all(self: Database, sqls: list[str]) -> list[str]:
+        calls["all"] += 1
+        return every(self, sqls)
+
+    monkeypatch.setattr(Database, "serialize", serialize)
+    monkeypatch.setattr(Database, "serialize_all", serialize_all)
+    stages = "".join(
+        f"- name: s{i}\n  kind: transform\n  sql: SELECT {i} AS x{' FROM s' + str(i - 1) if i else ''}\n"
+        for i in range(5)
+    )
+    results = api.run(Stages.load(stages))
+    assert len(results) == 5
+    assert calls == {"one": 0, "all": 1}
