@@ -14,11 +14,13 @@ import pytest
 import sample_connections as sc
 from conftest import conn
 
-from ductflow_core import api, plan, schema
+from ductflow_core import api
 from ductflow_core.errors import PipelineError
 from ductflow_core.models import Stages
-from ductflow_core.runner import run_stages
-from ductflow_core.session import open_run
+from ductflow_core.pipeline import plan
+from ductflow_core.run import schema
+from ductflow_core.run.runner import run_stages
+from ductflow_core.run.session import open_run
 from ductflow_core.testing.conformance import _schemas
 
 PIPELINE = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ductflow_core.db import StageDatabase
+from ductflow_core.duck.database import StageDatabase
 from ductflow_core.models import Field
 
 from ductflow_files import CsvConnection, FileConnection, JsonConnection, ParquetConnection

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ductflow_core.db import Database
+from ductflow_core.duck.database import Database
 from ductflow_core.errors import ConnectorError
 from helpers import make, rows, siblings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, get_args
 
-from ductflow_core.engine import engine
+from ductflow_core.duck.engine import engine
 from ductflow_core.params import NonEmpty, Range, ReadOnly
 
 from .base import FileConnection

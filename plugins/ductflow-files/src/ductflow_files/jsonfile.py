@@ -7,7 +7,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Literal, get_args
 
-from ductflow_core.engine import engine
+from ductflow_core.duck.engine import engine
 from ductflow_core.params import NonEmpty, Range, ReadOnly
 
 from .base import FileConnection
