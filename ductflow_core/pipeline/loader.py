@@ -128,7 +128,7 @@ def load_pipeline(path_or_text: str | Path, *, env: Mapping[str, str] | None = N
         found.add(exc, ("settings",))
         settings = None
     if settings is not None:
-        from ductflow_core.duck.open import settings_problems
+        from ductflow_core.pipeline.settings import settings_problems
 
         for key, message in settings_problems(settings, base_dir):
             found.add(ctx.error(key, message), _area(key))

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from ductflow_core.duck.open import Opening
     from ductflow_core.models import Stages
     from ductflow_core.plugin.registry import Registry
+    from ductflow_core.run.context import RunContext, StageResult
     from ductflow_core.run.output import Output
-    from ductflow_core.run.runner import RunContext, StageResult
 
 
 def start_database(pipeline: Stages, database: str | None = None) -> Opening | None:
@@ -48,7 +48,7 @@ async def open_run(
 ) -> AsyncIterator[RunContext]:
     """Check, resolve and open everything a run of ``pipeline`` (or of ``stages`` and what they need) uses.
 
-    Yields the run's :class:`~ductflow_core.run.runner.RunContext`, its stage plan computed once; the
+    Yields the run's :class:`~ductflow_core.run.context.RunContext`, its stage plan computed once; the
     database closes when the block ends.
 
     :param registry: what may be loaded (default: everything installed, under the ``DUCTFLOW_*`` policy);
@@ -63,8 +63,8 @@ async def open_run(
     from ductflow_core.pipeline.requirements import check_requirements
     from ductflow_core.plugin.manager import Hooks, make_plugin_manager
     from ductflow_core.plugin.registry import default_registry
+    from ductflow_core.run.context import RunContext, StagePlan
     from ductflow_core.run.output import Output
-    from ductflow_core.run.runner import RunContext, StagePlan
 
     registry = registry or default_registry()
     names = list(stages) if stages is not None else None

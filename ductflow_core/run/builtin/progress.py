@@ -10,8 +10,8 @@ from typing import Any
 
 from ductflow_core import hookimpl
 from ductflow_core.models import Stage, Stages
+from ductflow_core.run.context import RunContext, StageResult
 from ductflow_core.run.output import Output
-from ductflow_core.run.runner import RunContext, StageResult
 
 #: Below this a stage's rate mostly measures start-up and timer noise, so it is not printed.
 RATE_AFTER_SECONDS = 1.0

@@ -11,7 +11,7 @@ from ductflow_core.duck.database import StageDatabase
 from ductflow_core.duck.names import quote_ident
 from ductflow_core.errors import ConnectorError
 from ductflow_core.models import SinkStage, SqlStage, Stage, TapStage, TransformStage
-from ductflow_core.run.runner import RunContext, StageResult
+from ductflow_core.run.context import RunContext, StageResult
 
 
 @hookimpl(trylast=True)
