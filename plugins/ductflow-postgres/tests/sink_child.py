@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parents[2])]
 
-from ductflow_core.duck.database import Database  # noqa: E402
+from ductflow_core.sql import Database  # noqa: E402
 
 from ductflow_postgres import PostgresConnection  # noqa: E402
 

@@ -8,8 +8,8 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 
-from ductflow_core.duck.names import quote_ident, quote_literal
 from ductflow_core.errors import first_line
+from ductflow_core.sql import quote_ident, quote_literal
 
 
 def sql_value(value: object) -> str:

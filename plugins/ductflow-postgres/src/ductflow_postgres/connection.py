@@ -4,9 +4,9 @@ from typing import Literal
 
 import attrs
 from ductflow_core.connection import Connection
-from ductflow_core.duck.database import StageDatabase
 from ductflow_core.errors import ConnectorError
 from ductflow_core.models import Field
+from ductflow_core.sql import StageDatabase
 
 from .client import Target, connect, make_target, table_columns
 from .errors import connector_error

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import attrs
-from ductflow_core.duck import names as sqlnames
+from ductflow_core import sql
 from ductflow_core.errors import ConnectorError
 
 # PostgreSQL folds only A-Z in an unquoted name (in UTF-8 databases): ÄBC is the table Äbc.
@@ -13,7 +13,7 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 def quote_ident(name: str) -> str:
     """Return ``name`` as a double-quoted identifier; any character is safe except NUL, which is refused."""
     try:
-        return sqlnames.quote_ident(name)
+        return sql.quote_ident(name)
     except ValueError as exc:
         raise ConnectorError(str(exc)) from None
 
@@ -21,7 +21,7 @@ def quote_ident(name: str) -> str:
 def quote_literal(value: str) -> str:
     """Return ``value`` as a standard-conforming string literal."""
     try:
-        return sqlnames.quote_literal(value)
+        return sql.quote_literal(value)
     except ValueError as exc:
         raise ConnectorError(str(exc)) from None
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
+from ductflow_core import sql
 from ductflow_core.errors import ConnectorError
-from ductflow_core.pipeline import sqlscan
 
 from .client import Target, connect, rollback, tap_columns
 from .errors import StreamFailed, connector_error
@@ -95,7 +95,7 @@ def check_read_query(query: str) -> None:
     inserts). This check names the problem before anything is sent, and keeps out statements a read-only
     transaction still allows but that are not reads (``COPY … TO 'file'``, ``SET``, ``CALL`` of a procedure, …).
     """
-    words = sqlscan.statement_words(query)
+    words = sql.statement_words(query)
     allowed = "SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN"
     if len(words) != 1:
         found = ", ".join(words) or "nothing"
@@ -113,7 +113,7 @@ def _copyable(query: str) -> bool:
 
     The plain protocol holds the whole result in memory, which suits the small results such statements give.
     """
-    words = sqlscan.statement_words(query)
+    words = sql.statement_words(query)
     return not words or words[0] in _COPY_WORDS
 
 

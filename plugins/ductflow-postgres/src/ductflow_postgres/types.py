@@ -15,8 +15,8 @@ import re
 
 import attrs
 import pyarrow as pa
+from ductflow_core import sql
 from ductflow_core.errors import ConnectorError
-from ductflow_core.pipeline import sqlscan
 
 from .names import quote_ident, quote_literal
 
@@ -256,7 +256,7 @@ def wrapped_query(query: str, schema: pa.Schema, unconstrained: str) -> Shipping
     if not as_text and not dims:
         return None
     # Trailing semicolons and comments cut, and own lines, so nothing in the query can close or swallow the parenthesis.
-    body = sqlscan.without_trailing_semicolons(query)
+    body = sql.without_trailing_semicolons(query)
     wrapped = f"SELECT {', '.join(items + counts)} FROM (\n{body}\n) AS _ductflow_query"
     return Shipping(wrapped, as_text, dims, unconstrained)
 
