@@ -47,9 +47,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over every Python file of the repository."""
-    session.install("ruff")
+    """ruff over every Python file of the repository, then the layout's layer rules (tests/test_layers.py)."""
+    session.install("ruff", "pytest")
     session.run("ruff", "check", str(ROOT))
+    session.run("pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "test_layers.py"))
 
 
 @nox.session

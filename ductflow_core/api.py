@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from ductflow_core.duck.database import Database
     from ductflow_core.duck.open import Opening
     from ductflow_core.pipeline.sandbox import RunSandbox
+    from ductflow_core.run.context import StageResult
     from ductflow_core.run.output import Output
-    from ductflow_core.run.runner import StageResult
 
 
 def load(path_or_text: str | Path) -> Stages:

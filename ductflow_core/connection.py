@@ -130,6 +130,8 @@ class Connection:
     @classmethod
     def locate(cls, name: str) -> type[Connection]:
         """Return the connection class installed under locator ``name``."""
+        # A door: finding classes is the registry's job (plugin/registry.py); lazy, so a connection module
+        # imports no plugin machinery (tests/test_layers.py lists this door).
         from ductflow_core.plugin.registry import default_registry
 
         return default_registry().connection_class(name)

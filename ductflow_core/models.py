@@ -170,6 +170,7 @@ class Stages:
     @classmethod
     def load(cls, path_or_text: str | Path, *, env: dict[str, str] | None = None) -> Stages:
         """Read a pipeline from a file path or from YAML text; raise :class:`~ductflow_core.errors.PipelineError`."""
+        # A door: reading files is the loader's job (pipeline/loader.py); lazy, so models imports no loader.
         from ductflow_core.pipeline.loader import load_pipeline
 
         return load_pipeline(path_or_text, env=env)

@@ -145,7 +145,7 @@ def _namespace() -> dict[str, Any]:
 
     from ductflow_core.connection import Connection
     from ductflow_core.models import Field, Stage, Stages
-    from ductflow_core.run.runner import RunContext, StageResult
+    from ductflow_core.run.context import RunContext, StageResult
 
     return {
         "__name__": "docs_block",

@@ -10,7 +10,7 @@ from conftest import conn
 
 from ductflow_core.connection import Connection
 from ductflow_core.run.builtin.progress import describe
-from ductflow_core.run.runner import StageResult
+from ductflow_core.run.context import StageResult
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 

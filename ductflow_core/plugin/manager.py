@@ -17,11 +17,12 @@ from ductflow_core.plugin.registry import PluginInfo, Registry, default_registry
 if TYPE_CHECKING:
     from ductflow_core.connection import Connection
     from ductflow_core.models import Field, Stage, Stages
-    from ductflow_core.run.runner import RunContext, StageResult
+    from ductflow_core.run.context import RunContext, StageResult
 
 
 def default_plugins() -> list[tuple[str, object]]:
     """The core's own features, written as plugins: ``(name, plugin)`` pairs."""
+    # A door (tests/test_layers.py): the built-ins are run-time code; lazy, so plugin/ never loads run/ itself.
     from ductflow_core.run.builtin import operations, stage, timeout
 
     return [

@@ -17,8 +17,8 @@ import attrs
 
 from ductflow_core.models import Stages
 from ductflow_core.plugin.registry import Registry
+from ductflow_core.run.context import StageResult
 from ductflow_core.run.output import Output
-from ductflow_core.run.runner import StageResult
 
 
 class FakeDistribution(metadata.Distribution):
