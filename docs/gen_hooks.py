@@ -91,7 +91,7 @@ Every installed hook plugin is loaded for every run, unless turned off with
 [the CLI page](../cli.md#plugins-and-modules)); `ductflow plugins` lists them.
 `DUCTFLOW_TRACE_HOOKS=1` prints every hook call with the plugins it went
 through. From Python, pass plugins for one run with
-`ductflow_core.plugins.make_plugin_manager(plugins=[...])` and
+`ductflow_core.plugin.manager.make_plugin_manager(plugins=[...])` and
 `ductflow_core.api.arun(..., pm=pm)`.
 
 ## Hooks

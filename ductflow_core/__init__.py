@@ -16,9 +16,9 @@ __version__ = "0.1.0"
 hookimpl = pluggy.HookimplMarker("ductflow")
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .errors import ConnectorError, DuctflowError
-    from .models import Field, Stages
+    from ductflow_core.connection import Connection
+    from ductflow_core.errors import ConnectorError, DuctflowError
+    from ductflow_core.models import Field, Stages
 
 __all__ = ["Connection", "ConnectorError", "DuctflowError", "Field", "Stages", "__version__", "hookimpl"]
 

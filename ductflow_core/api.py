@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
-from .discovery import Registry, default_registry
-from .errors import PipelineError, did_you_mean, first_line
-from .models import Stages
-from .resolve import Resolved, resolve_pipeline
-from .transforms import check_transforms, duckdb_serialize, duckdb_statement_kinds
+from ductflow_core.duck.transforms import check_transforms, duckdb_serialize, duckdb_statement_kinds
+from ductflow_core.errors import PipelineError, did_you_mean, first_line
+from ductflow_core.models import Stages
+from ductflow_core.plugin.registry import Registry, default_registry
+from ductflow_core.plugin.resolve import Resolved, resolve_pipeline
 
 if TYPE_CHECKING:
-    from .db import Database
-    from .dbopen import Opening
-    from .output import Output
-    from .runner import StageResult
-    from .sandbox import RunSandbox
+    from ductflow_core.duck.database import Database
+    from ductflow_core.duck.open import Opening
+    from ductflow_core.pipeline.sandbox import RunSandbox
+    from ductflow_core.run.context import StageResult
+    from ductflow_core.run.output import Output
 
 
 def load(path_or_text: str | Path) -> Stages:
@@ -41,7 +41,7 @@ def validate(
     DuckDB; without, a lexical scan checks it. ``ductflow validate`` scans unless asked to parse
     (``--parse-sql``), to stay fast; a run always parses before any stage starts.
     """
-    from .requirements import check_requirements
+    from ductflow_core.pipeline.requirements import check_requirements
 
     check_requirements(pipeline)
     if parse_sql:
@@ -58,7 +58,7 @@ def _resolve(
     *,
     deps: Mapping[str, set[str]] | None = None,
 ) -> dict[str, Resolved]:
-    from . import plan
+    from ductflow_core.pipeline import plan
 
     names = None
     if stages is not None:
@@ -78,7 +78,7 @@ def _resolve(
 
 def _stage_hint(pipeline: Stages, name: str, known: list[str]) -> str:
     """The closest stage name, or else every stage name (masked: a name may come from ``${VAR}``)."""
-    from .output import mask_secrets
+    from ductflow_core.run.output import mask_secrets
 
     return did_you_mean(name, known) or "; the stages are: " + mask_secrets(", ".join(known), pipeline.secrets)
 
@@ -109,7 +109,7 @@ def _open_database(
     pipeline: Stages, override: str | None, opening: Opening | None, *, plugins_only: bool
 ) -> Database:
     """:func:`open_database`, taking the connection from ``opening`` (see :func:`.session.start_database`)."""
-    from .db import Database
+    from ductflow_core.duck.database import Database
 
     sandbox = run_sandbox(pipeline)
     try:
@@ -128,7 +128,7 @@ def run_sandbox(pipeline: Stages) -> RunSandbox | None:
 
     :raises PipelineError: naming the ``sandbox:`` line at fault.
     """
-    from .sandbox import escaping_link, real, resolve
+    from ductflow_core.pipeline.sandbox import escaping_link, real, resolve
 
     settings = pipeline.settings.sandbox
     if settings is None:
@@ -181,7 +181,7 @@ def _line(pipeline: Stages, key: tuple[str | int, ...]) -> int | None:
 
 def _blamed_setting(pipeline: Stages, exc: PipelineError) -> tuple[str, ...]:
     """The ``duckdb.<option>`` (or ``duckdb``, ``sandbox``, ``database``) that DuckDB refused on open."""
-    from .dbopen import DEFAULT_SETTINGS, connect
+    from ductflow_core.duck.open import DEFAULT_SETTINGS, connect
 
     options = dict(pipeline.settings.duckdb)
     if exc.key_path[:1] == ("sandbox",):
@@ -223,9 +223,9 @@ async def arun(
 ) -> list[StageResult]:
     """Run ``pipeline`` (or the named ``stages`` and what they need); return one result per stage.
 
-    The run is built by :func:`ductflow_core.session.open_run`, as every command's is.
+    The run is built by :func:`ductflow_core.run.session.open_run`, as every command's is.
     """
-    from .session import run_all
+    from ductflow_core.run.session import run_all
 
     return await run_all(pipeline, database=database, stages=stages, pm=pm, output=output, registry=registry)
 

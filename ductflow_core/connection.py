@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConnectorError
-from .models import ConnectionConfiguration, CustomConnection, Field
+from ductflow_core.errors import ConnectorError
+from ductflow_core.models import ConnectionConfiguration, CustomConnection, Field
 
 if TYPE_CHECKING:
-    from .db import StageDatabase
-    from .params import Role
+    from ductflow_core.duck.database import StageDatabase
+    from ductflow_core.params import Role
 
 
 class Connection:
@@ -96,7 +96,7 @@ class Connection:
     @classmethod
     def declared_params(cls) -> dict[str, Any] | None:
         """The typed parameters this class declares, as ``{name: (type, default)}``; ``None`` when it declares none."""
-        from .params import declared_params
+        from ductflow_core.params import declared_params
 
         return declared_params(cls)
 
@@ -123,14 +123,16 @@ class Connection:
         a sink whose resource equals a tap's, or is a folder holding it, or lies inside it
         (``/a`` holds ``/a/b``; so does ``scheme://x`` hold ``scheme://x/y``), unless the tap waits
         for the sink (``after:``), so reads what the sink wrote. See
-        :func:`ductflow_core.resolve.check_resources`.
+        :func:`ductflow_core.plugin.resolve.check_resources`.
         """
         return []
 
     @classmethod
     def locate(cls, name: str) -> type[Connection]:
         """Return the connection class installed under locator ``name``."""
-        from .discovery import default_registry
+        # A door: finding classes is the registry's job (plugin/registry.py); lazy, so a connection module
+        # imports no plugin machinery (tests/test_layers.py lists this door).
+        from ductflow_core.plugin.registry import default_registry
 
         return default_registry().connection_class(name)
 

@@ -39,7 +39,7 @@ class DuctflowError(Exception):
 class PipelineError(DuctflowError):
     """The pipeline cannot be loaded or validated (bad YAML, bad keys, bad params).
 
-    Where the problem is comes as fields, ``str()`` joins them (see :func:`ductflow_core.where.format_error`):
+    Where the problem is comes as fields, ``str()`` joins them (see :func:`ductflow_core.pipeline.where.format_error`):
     ``source:line: stage 'x': key.path: message``. ``stage`` is a stage's name, or its position from 1 when it has
     none; ``key_path`` the YAML keys (and list indexes) inside the stage, or from the top when ``stage`` is None.
     """
@@ -62,7 +62,7 @@ class PipelineError(DuctflowError):
         self.key_path = tuple(key_path)
 
     def __str__(self) -> str:
-        from .where import format_error
+        from ductflow_core.pipeline.where import format_error
 
         return format_error(self.source, self.line, self.stage, self.key_path, self.message)
 

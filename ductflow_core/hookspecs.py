@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .models import Field, Stage, Stages
-    from .runner import RunContext, StageResult
+    from ductflow_core.connection import Connection
+    from ductflow_core.models import Field, Stage, Stages
+    from ductflow_core.run.context import RunContext, StageResult
 
 hookspec = pluggy.HookspecMarker("ductflow")
 
@@ -103,7 +103,7 @@ def ductflow_run_stage(stage: Stage, run: RunContext) -> Awaitable[StageResult] 
 
     :param stage: the stage to run.
     :param run: the run it belongs to (pipeline, database, hooks, output).
-    :return: an awaitable giving a :class:`~ductflow_core.runner.StageResult`.
+    :return: an awaitable giving a :class:`~ductflow_core.run.context.StageResult`.
 
     firstresult: the core's own implementation runs last.
     """

@@ -1,6 +1,6 @@
 """The pipeline as Python objects: what a YAML file is structured into.
 
-These classes hold data only; :mod:`ductflow_core.loader` builds them from YAML
+These classes hold data only; :mod:`ductflow_core.pipeline.loader` builds them from YAML
 and reports errors with file and line.
 """
 
@@ -11,8 +11,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import attrs
 
-from ._convert import NonEmpty, Range
-from .errors import PipelineError
+from ductflow_core.errors import PipelineError
+from ductflow_core.pipeline.convert import NonEmpty, Range
 
 StageKind = Literal["tap", "transform", "sink", "sql"]
 
@@ -170,7 +170,8 @@ class Stages:
     @classmethod
     def load(cls, path_or_text: str | Path, *, env: dict[str, str] | None = None) -> Stages:
         """Read a pipeline from a file path or from YAML text; raise :class:`~ductflow_core.errors.PipelineError`."""
-        from .loader import load_pipeline
+        # A door: reading files is the loader's job (pipeline/loader.py); lazy, so models imports no loader.
+        from ductflow_core.pipeline.loader import load_pipeline
 
         return load_pipeline(path_or_text, env=env)
 
@@ -204,7 +205,7 @@ class Stages:
         self, name: str, keys: tuple[str | int, ...], message: str, kind: type[PipelineError] = PipelineError
     ) -> PipelineError:
         """The ``kind`` of error at ``keys`` of the stage called ``name``, for a problem found after loading."""
-        from .where import locate
+        from ductflow_core.pipeline.where import locate
 
         path = ("stages", self.index(name), *keys)
         stage_of = lambda i: self.stages[i].name  # noqa: E731

@@ -30,8 +30,8 @@ from typing import Any
 
 import attrs
 
-from . import _convert
-from ._convert import Constraint, ConstraintViolation, NonEmpty, Range, ReadOnly, WriteOnly
+from ductflow_core.pipeline import convert as _convert
+from ductflow_core.pipeline.convert import Constraint, ConstraintViolation, NonEmpty, Range, ReadOnly, WriteOnly
 
 __all__ = [
     "Constraint",
@@ -79,7 +79,7 @@ def _constraints(cls: Any) -> dict[str, tuple[Constraint, ...]]:
 
 def _own_hints(cls: type[Any]) -> dict[str, Any]:
     """Annotations declared on the Connection subclasses of ``cls``'s MRO, evaluated, base first."""
-    from .connection import Connection
+    from ductflow_core.connection import Connection
 
     hints: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
@@ -104,7 +104,7 @@ def declared_params(cls: type[Any]) -> dict[str, tuple[Any, Any]] | None:
 def _declared(cls: Any) -> dict[str, tuple[Any, Any]] | None:
     if attrs.has(cls):
         return {a.name: (a.type, a.default) for a in attrs.fields(cls) if a.init}
-    from .connection import Connection
+    from ductflow_core.connection import Connection
 
     base = set(Connection.__annotations__)
     try:

@@ -13,9 +13,9 @@ from typing import Annotated, ClassVar, Literal
 import pyarrow as pa
 
 from ductflow_core.connection import Connection
+from ductflow_core.duck.names import quote_literal
 from ductflow_core.errors import ConnectorError, ParamError
 from ductflow_core.params import NonEmpty, Range, ReadOnly, WriteOnly
-from ductflow_core.sqlnames import quote_literal
 
 
 class Numbers(Connection):

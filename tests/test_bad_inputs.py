@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ductflow_core.cli import main
+from ductflow_core.cli.main import main
 from ductflow_core.errors import DuctflowError
 from ductflow_core.models import Stages
 

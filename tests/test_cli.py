@@ -212,7 +212,7 @@ def test_validate_scans_sql_without_importing_duckdb(cli: Cli, tmp_path: Path) -
     assert proc.returncode == 2
     assert "stage 't': sql: a transform is one SELECT query; found 2 statement(s): SELECT, DROP" in proc.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "import time:" in line}
-    assert "ductflow_core.sqlscan" in imported
+    assert "ductflow_core.pipeline.sqlscan" in imported
     assert "duckdb" not in imported
 
 
@@ -222,7 +222,7 @@ def test_valid_pipeline_spares_error_only_imports(cli: Cli, tmp_path: Path) -> N
     proc = cli("validate", "pipeline.yaml", python_flags=["-X", "importtime"])
     assert proc.returncode == 0, proc.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "import time:" in line}
-    assert "ductflow_core.loader" in imported
+    assert "ductflow_core.pipeline.loader" in imported
     assert "difflib" not in imported
 
 

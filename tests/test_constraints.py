@@ -11,12 +11,12 @@ from conftest import conn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ductflow_core.cli import main
+from ductflow_core.cli.main import main
 from ductflow_core.connection import Connection
+from ductflow_core.duck.names import quote_ident
 from ductflow_core.errors import PipelineError
 from ductflow_core.models import Stages
 from ductflow_core.params import NonEmpty, ParamsInvalid, Range, check_params
-from ductflow_core.sqlnames import quote_ident
 
 
 class Member(Connection):
@@ -281,7 +281,7 @@ def test_names_duckdb_takes_for_one_are_duplicates(first: str, second: str) -> N
 
 def test_sql_naming_a_stage_in_another_case_waits_for_it() -> None:
     """A transform naming ``ORDERS`` waits for stage ``orders``, but ``STRASSE``, ``Ä``, ``I`` wait for no stage."""
-    from ductflow_core.plan import dependencies
+    from ductflow_core.pipeline.plan import dependencies
 
     pipeline = Stages.load(
         textwrap.dedent(

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import conn
 
-from ductflow_core.discovery import Registry, plugin_status
 from ductflow_core.errors import PipelineError, PluginError, StageFailed
 from ductflow_core.models import Stages
-from ductflow_core.plugins import make_plugin_manager
-from ductflow_core.policy import Policy
-from ductflow_core.resolve import resolve_pipeline
+from ductflow_core.plugin.manager import make_plugin_manager
+from ductflow_core.plugin.policy import Policy
+from ductflow_core.plugin.registry import Registry, plugin_status
+from ductflow_core.plugin.resolve import resolve_pipeline
 from ductflow_core.testing import FakeDistribution, RunOutcome
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -90,7 +90,7 @@ def test_plugins_only_refuses_every_module(cli: Cli, tmp_path: Path) -> None:
 
 def test_requires_lists_everything_missing_at_once(tmp_path: Path) -> None:
     """requires: names every missing or too-old distribution in one error."""
-    from ductflow_core.requirements import check_requirements
+    from ductflow_core.pipeline.requirements import check_requirements
 
     pipeline = _pipeline(
         tmp_path,

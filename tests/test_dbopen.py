@@ -8,8 +8,9 @@ import duckdb
 import pytest
 from conftest import conn
 
-from ductflow_core import api, cli
-from ductflow_core.dbopen import Opening, open_early
+from ductflow_core import api
+from ductflow_core.cli import main as cli
+from ductflow_core.duck.open import Opening, open_early
 from ductflow_core.errors import PipelineError, PluginError
 
 UNKNOWN = "- {name: t, kind: tap, connection: {kind: no-such-locator}}\n"

@@ -10,10 +10,10 @@ import pytest
 import sample_connections as sc
 
 from ductflow_core.connection import Connection
-from ductflow_core.discovery import Registry, default_registry
 from ductflow_core.errors import PipelineError, PluginError
 from ductflow_core.models import Stages
-from ductflow_core.resolve import resolve_pipeline
+from ductflow_core.plugin.registry import Registry, default_registry
+from ductflow_core.plugin.resolve import resolve_pipeline
 from ductflow_core.testing import FakeDistribution, RunOutcome, fake_registry
 
 Run = Callable[..., RunOutcome]

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from ductflow_core import api, hookspecs
-from ductflow_core.discovery import Registry
 from ductflow_core.models import Stages
+from ductflow_core.plugin.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -145,7 +145,7 @@ def _namespace() -> dict[str, Any]:
 
     from ductflow_core.connection import Connection
     from ductflow_core.models import Field, Stage, Stages
-    from ductflow_core.runner import RunContext, StageResult
+    from ductflow_core.run.context import RunContext, StageResult
 
     return {
         "__name__": "docs_block",

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 from conftest import conn
 
-from ductflow_core.engine import engine, python_api
+from ductflow_core.duck.engine import engine, python_api
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -12,7 +12,7 @@ import attrs
 import duckdb
 import pytest
 
-from ductflow_core.cli import main
+from ductflow_core.cli.main import main
 from ductflow_core.errors import DuctflowError, ExitCode, PipelineError, StageFailed, first_line
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -175,8 +175,8 @@ def test_error_found_after_loading_has_fields(tmp_path: Path) -> None:
 
 def test_a_locator_claimed_twice_is_a_plugin_conflict() -> None:
     """Two distributions claiming one locator raise PluginConflict, which `plugins` shows as a conflict by type."""
-    from ductflow_core.discovery import plugin_status
     from ductflow_core.errors import PluginConflict
+    from ductflow_core.plugin.registry import plugin_status
     from ductflow_core.testing import FakeDistribution, fake_registry
 
     registry = fake_registry(
@@ -212,7 +212,7 @@ def test_literal_choices_come_from_the_declared_type() -> None:
     """A value outside a Literal, in a list or optional, is reported with the choices its type declares."""
     from cattrs.errors import ClassValidationError
 
-    from ductflow_core import _convert
+    from ductflow_core.pipeline import convert as _convert
 
     with pytest.raises(ClassValidationError) as info:
         _convert.structure({"modes": ["a", "c"], "one": "y"}, Choice)
@@ -234,7 +234,7 @@ def test_documented_exit_statuses_are_the_enum() -> None:
 def test_requires_errors_carry_their_key() -> None:
     """A malformed or missing ``requires:`` entry is a PipelineError at ``requires[i]`` or ``requires``, as fields."""
     from ductflow_core.models import Stages
-    from ductflow_core.requirements import check_requirements
+    from ductflow_core.pipeline.requirements import check_requirements
 
     stages = "stages:\n  - {name: a, kind: transform, sql: SELECT 1}\n"
     with pytest.raises(PipelineError) as bad:
@@ -274,10 +274,10 @@ def test_unknown_stage_name_error_has_the_source_field() -> None:
 
 def test_resolve_errors_are_structured(tmp_path: Path) -> None:
     """A wrong param and an unknown locator found while resolving carry stage, key path and line as fields."""
-    from ductflow_core.discovery import default_registry
     from ductflow_core.errors import PluginError
     from ductflow_core.models import Stages
-    from ductflow_core.resolve import resolve_connection
+    from ductflow_core.plugin.registry import default_registry
+    from ductflow_core.plugin.resolve import resolve_connection
 
     pipeline = Stages.load(
         "- name: a\n  kind: tap\n  connection:\n    kind: CustomConnection\n    module: sample_connections\n"

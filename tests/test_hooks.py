@@ -176,7 +176,7 @@ def test_every_hook_has_a_test_of_its_own() -> None:
 
 def test_plugin_managers_are_fresh(tmp_path: Path) -> None:
     """Two plugin managers built by the factory share no registered plugins."""
-    from ductflow_core.plugins import make_plugin_manager
+    from ductflow_core.plugin.manager import make_plugin_manager
 
     first = make_plugin_manager(load_entrypoints=False, plugins=[Observer()])
     second = make_plugin_manager(load_entrypoints=False)

@@ -11,9 +11,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ductflow_core import yamlsource
 from ductflow_core.errors import PipelineError
 from ductflow_core.models import Stages
+from ductflow_core.pipeline import yamlsource
 
 
 def laughs(levels: int) -> str:

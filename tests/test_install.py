@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pip_support import build_flags, ductflow
 
-from ductflow_core.commands.install import pip_command, requirement
+from ductflow_core.cli.commands.install import pip_command, requirement
 from ductflow_core.scaffold import create
 
 

@@ -123,7 +123,7 @@ def test_fuzzed_templates_never_trace_and_never_print_env_values(template: str, 
 @given(st.text(alphabet="abc xyz-", min_size=1, max_size=10), st.text(alphabet="QWZ", min_size=4, max_size=6))
 def test_fuzzed_defaults_are_never_masked(default: str, value: str) -> None:
     """A default written in the pipeline is not a secret: nothing of it is masked in validate --print."""
-    from ductflow_core.render_pipeline import dump_masked
+    from ductflow_core.cli.render import dump_masked
 
     pipeline = Stages.load(pipeline_text("SELECT '${UNSET:-" + default + "} corp'"), env={"OTHER": value})
     assert pipeline["t"].sql == f"SELECT '{default} corp'"  # type: ignore[attr-defined]

@@ -39,7 +39,7 @@ def test_long_stream_runs_in_bounded_memory(tmp_path: Path) -> None:
     # VmHWM, not ru_maxrss: the latter keeps the forking parent's (pytest's) peak across exec.
     script = (
         "import re, sys\n"
-        "from ductflow_core.cli import main\n"
+        "from ductflow_core.cli.main import main\n"
         "code = main(['run', 'pipeline.yaml'])\n"
         "status = open('/proc/self/status').read()\n"
         "print(int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)) // 1024)\n"

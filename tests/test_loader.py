@@ -164,7 +164,7 @@ def test_env_value_is_never_shown_in_an_error(tmp_path: Path) -> None:
 
 def test_from_defaults_to_the_previous_table_stage(tmp_path: Path) -> None:
     """A sink without ``from`` reads the nearest tap or transform before it, skipping sql stages."""
-    from ductflow_core import plan
+    from ductflow_core.pipeline import plan
 
     text = (
         "- {name: a, kind: tap, connection: {kind: csv}}\n"

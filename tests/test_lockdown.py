@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ductflow_core.cli import build_parser
-from ductflow_core.discovery import Registry
-from ductflow_core.policy import Policy
+from ductflow_core.cli.main import build_parser
+from ductflow_core.plugin.policy import Policy
+from ductflow_core.plugin.registry import Registry
 from ductflow_core.testing import RunOutcome
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -235,7 +235,7 @@ def test_the_implicit_current_folder_is_trusted_only_when_also_put_on_the_path_o
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """python -m's current folder is not an installed location, unless a .pth or PYTHONPATH also lists it."""
-    from ductflow_core import installed
+    from ductflow_core.plugin import installed
 
     here = str(tmp_path)
     monkeypatch.setattr(installed, "_IMPLICIT", here)

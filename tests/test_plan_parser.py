@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ductflow_core import plan, sqlscan
 from ductflow_core.errors import PipelineError
 from ductflow_core.models import Stages
+from ductflow_core.pipeline import plan, sqlscan
 
 ORDERS = "- {name: orders, kind: transform, sql: 'SELECT 1 AS id'}\n"
 Cli = Callable[..., subprocess.CompletedProcess[str]]

@@ -13,12 +13,12 @@ import pytest
 from conftest import conn
 
 from ductflow_core import api, hookimpl
-from ductflow_core.defaults.trace import Trace
-from ductflow_core.discovery import Registry
 from ductflow_core.errors import PluginError
 from ductflow_core.models import Stages
-from ductflow_core.plugins import make_plugin_manager
-from ductflow_core.policy import Policy
+from ductflow_core.plugin.manager import make_plugin_manager
+from ductflow_core.plugin.policy import Policy
+from ductflow_core.plugin.registry import Registry
+from ductflow_core.run.builtin.trace import Trace
 from ductflow_core.testing import FakeDistribution, run_pipeline
 
 

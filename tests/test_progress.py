@@ -9,8 +9,8 @@ from pathlib import Path
 from conftest import conn
 
 from ductflow_core.connection import Connection
-from ductflow_core.defaults.progress import describe
-from ductflow_core.runner import StageResult
+from ductflow_core.run.builtin.progress import describe
+from ductflow_core.run.context import StageResult
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 

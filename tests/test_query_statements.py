@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ductflow_core import api
-from ductflow_core.db import Database
+from ductflow_core.duck.database import Database
 from ductflow_core.errors import ConnectorError, PipelineError
 from ductflow_core.testing import RunOutcome
 

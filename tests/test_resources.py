@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ductflow_core.cli import main
-from ductflow_core.resolve import _relation
+from ductflow_core.cli.main import main
+from ductflow_core.plugin.resolve import _relation
 
 
 def _pipeline(tmp_path: Path, text: str) -> Path:

@@ -357,7 +357,7 @@ def test_stage_read_once_stays_a_view_and_others_are_tables(ductflow_run: Run) -
 
 def test_long_chain_of_views_is_broken_by_a_table(ductflow_run: Run) -> None:
     """One-reader transforms stay views only up to VIEW_CHAIN_LIMIT deep; the next one is a table, then views again."""
-    from ductflow_core.plan import VIEW_CHAIN_LIMIT
+    from ductflow_core.pipeline.plan import VIEW_CHAIN_LIMIT
 
     count = VIEW_CHAIN_LIMIT + 3
     chain = "".join(

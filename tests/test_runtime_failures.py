@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from conftest import conn
 
-from ductflow_core.cli import main
+from ductflow_core.cli.main import main
 from ductflow_core.errors import ConnectorError
 
 _HINT = "(name a DuckDB file, or one not made yet)"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ductflow_core.db import Database
+from ductflow_core.duck.database import Database
 from ductflow_core.errors import ConnectorError, PipelineError
-from ductflow_core.sandbox import escaping_link, resolve
+from ductflow_core.pipeline.sandbox import escaping_link, resolve
 from ductflow_core.testing import RunOutcome
 
 

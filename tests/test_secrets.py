@@ -10,7 +10,7 @@ import pytest
 
 from ductflow_core.errors import PipelineError
 from ductflow_core.models import Stages
-from ductflow_core.output import mask_secrets
+from ductflow_core.run.output import mask_secrets
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -14,11 +14,13 @@ import pytest
 import sample_connections as sc
 from conftest import conn
 
-from ductflow_core import api, plan, schema
+from ductflow_core import api
 from ductflow_core.errors import PipelineError
 from ductflow_core.models import Stages
-from ductflow_core.runner import run_stages
-from ductflow_core.session import open_run
+from ductflow_core.pipeline import plan
+from ductflow_core.run import schema
+from ductflow_core.run.runner import run_stages
+from ductflow_core.run.session import open_run
 from ductflow_core.testing.conformance import _schemas
 
 PIPELINE = (
@@ -122,7 +124,7 @@ def test_start_up_plumbing_is_not_public() -> None:
 
 def test_a_run_parses_its_transforms_in_one_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run reads the syntax trees of all its transforms with one DuckDB query, not one query per transform."""
-    from ductflow_core.db import Database
+    from ductflow_core.duck.database import Database
 
     calls = {"one": 0, "all": 0}
     one, every = Database.serialize, Database.serialize_all

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ductflow_core import sqlscan
+from ductflow_core.pipeline import sqlscan
 
 
 def test_names_skip_strings_and_comments() -> None:

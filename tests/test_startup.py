@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from conftest import conn
 
-from ductflow_core import startup
+from ductflow_core.cli import startup
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ductflow_core.cli import main
-from ductflow_core.commands.validate import LIMIT
+from ductflow_core.cli.commands.validate import LIMIT
+from ductflow_core.cli.main import main
 from ductflow_core.errors import ExitCode, PipelineError, PipelineErrors
-from ductflow_core.loader import load_pipeline
+from ductflow_core.pipeline.loader import load_pipeline
 
 NUMBERS = "{kind: CustomConnection, module: sample_connections, classname: Numbers, params: {%s}}"
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import attrs
 
-from ..discovery import Registry
-from ..models import Stages
-from ..output import Output
-from ..runner import StageResult
+from ductflow_core.models import Stages
+from ductflow_core.plugin.registry import Registry
+from ductflow_core.run.context import StageResult
+from ductflow_core.run.output import Output
 
 
 class FakeDistribution(metadata.Distribution):
@@ -82,8 +82,8 @@ def run_pipeline(
     stages: Iterable[str] | None = None,
 ) -> RunOutcome:
     """Run a pipeline in this process with a fresh plugin manager; keep its DuckDB file for inspection."""
-    from .. import api
-    from ..plugins import make_plugin_manager
+    from ductflow_core import api
+    from ductflow_core.plugin.manager import make_plugin_manager
 
     loaded = pipeline if isinstance(pipeline, Stages) else Stages.load(pipeline)
     out, err = io.StringIO(), io.StringIO()

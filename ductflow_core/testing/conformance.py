@@ -44,11 +44,11 @@ import duckdb
 import pytest
 import yaml
 
-from ..connection import Connection
-from ..discovery import Registry, check_connection_class
-from ..errors import DuctflowError, PipelineError, StageFailed
-from ..models import Field, Stages
-from . import RunOutcome, run_pipeline
+from ductflow_core.connection import Connection
+from ductflow_core.errors import DuctflowError, PipelineError, StageFailed
+from ductflow_core.models import Field, Stages
+from ductflow_core.plugin.registry import Registry, check_connection_class
+from ductflow_core.testing import RunOutcome, run_pipeline
 
 #: DuckDB type → two non-NULL sample values, as SQL text cast to the type. The second is an edge case.
 TYPE_SAMPLES: Mapping[str, tuple[str, str]] = {
@@ -552,8 +552,8 @@ def _names(outcome: RunOutcome, table: str) -> list[str]:
 
 async def _schemas(pipeline: Stages, name: str, database: Path, registry: Registry) -> tuple[list[Field], list[Field]]:
     """``show_schema()`` of stage ``name`` through the hook, and the columns of its table (empty when absent)."""
-    from ..output import Output
-    from ..session import open_run
+    from ductflow_core.run.output import Output
+    from ductflow_core.run.session import open_run
 
     quiet = Output(out=io.StringIO(), err=io.StringIO())
     async with open_run(pipeline, database=str(database), stages=[name], registry=registry, output=quiet) as run:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from . import FakeDistribution, RunOutcome, fake_registry, run_pipeline
+from ductflow_core.testing import FakeDistribution, RunOutcome, fake_registry, run_pipeline
 
 
 @pytest.fixture
@@ -36,8 +36,8 @@ def ductflow_run(ductflow_project: Path) -> Callable[..., RunOutcome]:
 
 @pytest.fixture
 def ductflow_db() -> Any:
-    """A fresh in-memory :class:`~ductflow_core.db.Database`, closed after the test."""
-    from ..db import Database
+    """A fresh in-memory :class:`~ductflow_core.duck.database.Database`, closed after the test."""
+    from ductflow_core.duck.database import Database
 
     db = Database()
     yield db
@@ -46,14 +46,14 @@ def ductflow_db() -> Any:
 
 @pytest.fixture
 def ductflow_facade(ductflow_db: Any) -> Any:
-    """A :class:`~ductflow_core.db.StageDatabase` on :func:`ductflow_db`: what a connection gets as ``self.c``."""
+    """A :class:`~ductflow_core.duck.database.StageDatabase` on :func:`ductflow_db`: a connection's ``self.c``."""
     return ductflow_db.facade()
 
 
 @pytest.fixture
 def ductflow_pm() -> Any:
     """A fresh plugin manager with only the core's default plugins (no installed hook plugins)."""
-    from ..plugins import make_plugin_manager
+    from ductflow_core.plugin.manager import make_plugin_manager
 
     return make_plugin_manager(load_entrypoints=False)
 
@@ -70,11 +70,11 @@ def fake_entry_points() -> Callable[..., Any]:
 
 @pytest.fixture
 def ductflow_registry() -> Any:
-    """A fresh :class:`~ductflow_core.discovery.Registry` of everything installed, read when the test starts.
+    """A fresh :class:`~ductflow_core.plugin.registry.Registry` of everything installed, read when the test starts.
 
     Unlike the process-wide default registry, it sees distributions installed
     after the test session began.
     """
-    from ..discovery import Registry
+    from ductflow_core.plugin.registry import Registry
 
     return Registry()

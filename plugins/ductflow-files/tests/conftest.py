@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ductflow_core.db import StageDatabase
+from ductflow_core.sql import StageDatabase
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ductflow_core.db import StageDatabase
 from ductflow_core.models import Field
+from ductflow_core.sql import StageDatabase
 
 from ductflow_files import CsvConnection, FileConnection, JsonConnection, ParquetConnection
 

@@ -6,7 +6,7 @@ import gzip
 from pathlib import Path
 
 import pytest
-from ductflow_core.sqlnames import quote_literal
+from ductflow_core.sql import quote_literal
 from helpers import make, rows, types_of
 
 from ductflow_files import CsvConnection, JsonConnection, ParquetConnection

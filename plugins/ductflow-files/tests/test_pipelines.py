@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from ductflow_core.sqlnames import quote_literal
+from ductflow_core.sql import quote_literal
 
 import ductflow_files
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ductflow_core.db import Database
 from ductflow_core.errors import ConnectorError
+from ductflow_core.sql import Database
 from helpers import make, rows, siblings
 
 from ductflow_files import CsvConnection, ParquetConnection

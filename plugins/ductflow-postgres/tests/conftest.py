@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from ductflow_core.db import StageDatabase
+from ductflow_core.sql import StageDatabase
 
 from ductflow_postgres import PostgresConnection
 from helpers import execute, with_database

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE.parents[2])]
+sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parents[2])]
 
-from ductflow_core.db import Database  # noqa: E402
+from ductflow_core.sql import Database  # noqa: E402
 
 from ductflow_postgres import PostgresConnection  # noqa: E402
 

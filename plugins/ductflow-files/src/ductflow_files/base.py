@@ -9,12 +9,10 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from ductflow_core.connection import Connection
-from ductflow_core.engine import engine
 from ductflow_core.errors import ConnectorError, ParamError
 from ductflow_core.models import Field
 from ductflow_core.params import NonEmpty, Role, WriteOnly
-from ductflow_core.sqlnames import quote_ident, quote_literal
-from ductflow_core.sqlscan import without_trailing_semicolons
+from ductflow_core.sql import engine, quote_ident, quote_literal, without_trailing_semicolons
 
 from .atomic import (
     STAGED_EXTENSION,
@@ -35,7 +33,7 @@ from .paths import fixed_folder, is_glob, names_folder, real_target, resolve
 from .sqltext import copy_statement, duckdb_reason, first_line, reader_call
 
 if TYPE_CHECKING:
-    from ductflow_core.db import StageDatabase
+    from ductflow_core.sql import StageDatabase
 
 #: What a tap makes when the stage says nothing: a TABLE (read once) rather than a VIEW (read per use).
 DEFAULT_MATERIALIZE = True

@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, get_args
 
-from ductflow_core.engine import engine
 from ductflow_core.params import NonEmpty, Range, ReadOnly
+from ductflow_core.sql import engine
 
 from .base import FileConnection
 from .exact import Column, csv_column

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 import attrs
-from ductflow_core.sqlnames import quote_ident, quote_literal
+from ductflow_core.sql import quote_ident, quote_literal
 
 #: The widest integer Parquet stores as a number: DECIMAL(38, 0).
 PARQUET_INTEGER = "DECIMAL(38,0)"

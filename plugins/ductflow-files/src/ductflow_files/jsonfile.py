@@ -7,8 +7,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Literal, get_args
 
-from ductflow_core.engine import engine
 from ductflow_core.params import NonEmpty, Range, ReadOnly
+from ductflow_core.sql import engine
 
 from .base import FileConnection
 from .exact import Column, json_column

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from ductflow_core.errors import first_line
-from ductflow_core.sqlnames import quote_ident, quote_literal
+from ductflow_core.sql import quote_ident, quote_literal
 
 
 def sql_value(value: object) -> str:

@@ -1,0 +1,1 @@
+"""The command line: argument parsing, start-up and one module per command."""

@@ -1,0 +1,1 @@
+"""Resolve: plugin discovery, installation policy, parameters and the pluggy manager."""

@@ -1,0 +1,1 @@
+"""Run: the run context and runner, the built-in hook implementations, output and schema."""
