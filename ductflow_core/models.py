@@ -205,9 +205,15 @@ class Stages:
         self, name: str, keys: tuple[str | int, ...], message: str, kind: type[PipelineError] = PipelineError
     ) -> PipelineError:
         """The ``kind`` of error at ``keys`` of the stage called ``name``, for a problem found after loading."""
+        return self.error_at(("stages", self.index(name), *keys), message, kind)
+
+    def error_at(
+        self, path: tuple[str | int, ...], message: str, kind: type[PipelineError] = PipelineError
+    ) -> PipelineError:
+        """The ``kind`` of error at any key ``path`` of the pipeline (``("requires", 0)``), values from the
+        environment masked as in every load error."""
         from ductflow_core.pipeline.where import locate
 
-        path = ("stages", self.index(name), *keys)
         stage_of = lambda i: self.stages[i].name  # noqa: E731
         return locate(self.source, self.lines, self.secret_paths, stage_of, path, message, self.env_values, kind)
 

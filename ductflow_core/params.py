@@ -173,7 +173,9 @@ def check_params(cls: type[Any], params: dict[str, Any], role: Role | None = Non
     misplaced: dict[str, str] = {}
     for name in params:
         for constraint in limits.get(name, ()):
-            problem = constraint.problem(params[name], role) if isinstance(constraint, (ReadOnly, WriteOnly)) else None
+            # null is "not set": it passes every constraint, on either kind of stage.
+            role_bound = isinstance(constraint, (ReadOnly, WriteOnly)) and params[name] is not None
+            problem = constraint.problem(params[name], role) if role_bound else None
             if problem is not None:
                 misplaced.setdefault(name, problem)
     try:

@@ -349,3 +349,11 @@ def test_range_refuses_exactly_what_lies_outside(count: int, ratio: float) -> No
     wrong = {("count",)} if not 1 <= count <= 1000 else set()
     wrong |= {("ratio",)} if not 0 <= ratio <= 1 else set()
     assert {path for path, _ in info.value.errors} == wrong
+
+
+def test_a_role_bound_param_set_to_null_passes_on_either_stage() -> None:
+    """``skip: null`` on a sink and ``partition_by: null`` on a tap mean "not set": no role problem is reported."""
+    from sample_connections import Constrained
+
+    assert check_params(Constrained, {"skip": None}, "sink") == {"skip": None}
+    assert check_params(Constrained, {"partition_by": None}, "tap") == {"partition_by": None}

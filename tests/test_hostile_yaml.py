@@ -242,3 +242,22 @@ def test_tag_on_a_mapping_is_refused_not_dropped() -> None:
     )
     message, _ = refused("- !custom [1]\n")
     assert message == "<string>:1: not valid YAML: the tag '!custom' is not supported"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_pipeline_path_that_is_no_regular_file_is_refused_at_once(tmp_path: Path, kind: str) -> None:
+    """A FIFO, a device or a folder given as the pipeline is refused in one line, not hanging or filling memory."""
+    import os
+
+    path = tmp_path / "p.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path = Path("/dev/zero")
+    started = time.perf_counter()
+    with pytest.raises(PipelineError) as exc:
+        Stages.load(path)
+    assert time.perf_counter() - started < 1
+    assert str(exc.value) == f"{path}: cannot read the pipeline file: it is not a regular file"

@@ -137,3 +137,15 @@ def test_stage_name_built_partly_from_env_is_masked_whole() -> None:
     message = load_error("- {name: 'x${A}'}\n", {"A": "Q"})
     assert message == "<string>:1: stage '***': missing key 'kind' (one of tap, transform, sink, sql)"
     assert "Q" not in message
+
+
+def test_requires_from_the_environment_is_never_printed(tmp_path: Path) -> None:
+    """A missing requirement named by a short ``${VAR}`` is reported without its value."""
+    from ductflow_core.pipeline.requirements import check_requirements
+
+    text = 'requires: ["${PKG}"]\nstages:\n- {name: a, kind: transform, sql: SELECT 1}\n'
+    pipeline = Stages.load(text, env={"PKG": "xq"})
+    with pytest.raises(PipelineError) as exc:
+        check_requirements(pipeline)
+    assert "xq" not in str(exc.value)
+    assert str(exc.value) == "<string>:1: requires: missing *** (not installed); install with: ductflow install ***"

@@ -7,6 +7,7 @@ Every error names the file, the line, the stage and the key path inside it:
 from __future__ import annotations
 
 import os
+import stat
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
@@ -60,20 +61,34 @@ def _is_file_name(text: str) -> bool:
 def _read(path_or_text: str | Path) -> tuple[str, str, Path]:
     if isinstance(path_or_text, Path) or _is_file_name(path_or_text):
         path = Path(path_or_text)
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0  # the read below says what is wrong
-        if size > 4 * yamlsource.MAX_CHARS:  # refused before reading; a character is at most 4 bytes of UTF-8
-            raise PipelineError(f"the pipeline is larger than {yamlsource.MAX_CHARS // 2**20} MB", source=str(path))
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise PipelineError("no such pipeline file", source=str(path)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PipelineError(f"cannot read the pipeline file: {exc}", source=str(path)) from None
-        return text, str(path), path.resolve().parent
+        return _read_file(path), str(path), path.resolve().parent
     return path_or_text, "<string>", Path.cwd()
+
+
+def _read_file(path: Path) -> str:
+    """The text of the pipeline file at ``path``: a regular file of at most the size the loader takes.
+
+    Opened without blocking and checked on the open descriptor, so a FIFO, a device (``/dev/zero``) or a
+    folder is refused at once instead of hanging the command or filling its memory.
+    """
+    limit = 4 * yamlsource.MAX_CHARS  # a character is at most 4 bytes of UTF-8
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise PipelineError("no such pipeline file", source=str(path)) from None
+    except OSError as exc:
+        raise PipelineError(f"cannot read the pipeline file: {exc.strerror or exc}", source=str(path)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise PipelineError("cannot read the pipeline file: it is not a regular file", source=str(path))
+    with os.fdopen(fd, "rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise PipelineError(f"the pipeline is larger than {yamlsource.MAX_CHARS // 2**20} MB", source=str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PipelineError(f"cannot read the pipeline file: {exc}", source=str(path)) from None
 
 
 class _Found:

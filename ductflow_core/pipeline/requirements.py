@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ductflow_core.errors import PipelineError, first_line
+from ductflow_core.errors import first_line
 from ductflow_core.models import Stages
 
 
@@ -19,9 +19,7 @@ def check_requirements(pipeline: Stages) -> None:
         try:
             req = Requirement(text)
         except InvalidRequirement as exc:
-            line = pipeline.lines.get(("requires", index))
-            message = f"not a requirement: {first_line(exc)}"
-            raise PipelineError(message, source=pipeline.source, line=line, key_path=("requires", index)) from None
+            raise pipeline.error_at(("requires", index), f"not a requirement: {first_line(exc)}") from None
         try:
             version = metadata.version(req.name)
         except metadata.PackageNotFoundError:
@@ -30,7 +28,5 @@ def check_requirements(pipeline: Stages) -> None:
         if req.specifier and not req.specifier.contains(version, prereleases=True):
             problems.append(f"{text} (installed: {version})")
     if problems:
-        line = pipeline.lines.get(("requires",))
         hint = "; install with: ductflow install " + " ".join(p.split(" (")[0] for p in problems)
-        message = f"missing {', '.join(problems)}{hint}"
-        raise PipelineError(message, source=pipeline.source, line=line, key_path=("requires",))
+        raise pipeline.error_at(("requires",), f"missing {', '.join(problems)}{hint}")
