@@ -57,6 +57,7 @@ def _resolve(
     stages: Iterable[str] | None,
     *,
     deps: Mapping[str, set[str]] | None = None,
+    database: str | None = None,
 ) -> dict[str, Resolved]:
     from ductflow_core.pipeline import plan
 
@@ -73,7 +74,7 @@ def _resolve(
     if registry.policy.strict:
         # Strict: a broken connection plugin is an error even when no stage of this pipeline uses it.
         registry.check_connections()
-    return resolve_pipeline(pipeline, registry, names, deps=deps)
+    return resolve_pipeline(pipeline, registry, names, deps=deps, database=database)
 
 
 def _stage_hint(pipeline: Stages, name: str, known: list[str]) -> str:
@@ -120,7 +121,8 @@ def _open_database(
         )
     except PipelineError as exc:
         key = _blamed_setting(pipeline, exc)
-        raise PipelineError(str(exc), source=pipeline.source, line=_line(pipeline, key), key_path=key) from exc
+        message = exc.message if exc.key_path[:1] == ("duckdb",) else str(exc)
+        raise PipelineError(message, source=pipeline.source, line=_line(pipeline, key), key_path=key) from exc
 
 
 def run_sandbox(pipeline: Stages) -> RunSandbox | None:
@@ -186,6 +188,8 @@ def _blamed_setting(pipeline: Stages, exc: PipelineError) -> tuple[str, ...]:
     options = dict(pipeline.settings.duckdb)
     if exc.key_path[:1] == ("sandbox",):
         return ("duckdb",) if options else ("sandbox",)
+    if exc.key_path[:1] == ("duckdb",):  # a setting kept Ductflow from configuring DuckDB
+        return ("duckdb", "lock_configuration") if "lock_configuration" in options else ("duckdb",)
     if not options:
         return ("database",)
     cause = str(exc.__cause__ or "").strip()

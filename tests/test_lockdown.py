@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ductflow_core.cli.main import build_parser
+from ductflow_core.cli.main import build_parser, main
 from ductflow_core.plugin.policy import Policy
 from ductflow_core.plugin.registry import Registry
 from ductflow_core.testing import RunOutcome
@@ -286,3 +286,19 @@ def test_a_ductflow_files_folder_next_to_the_pipeline_is_never_imported(cli: Cli
 
     with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as con:
         assert con.execute("SELECT (SELECT a FROM a), (SELECT a FROM b)").fetchall() == [(7, 7)]
+
+
+def test_plugins_only_with_a_locked_configuration_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--plugins-only`` on a pipeline that locks DuckDB's configuration itself fails in one line at that setting."""
+    path = tmp_path / "lc.yaml"
+    path.write_text("duckdb: {lock_configuration: true}\nstages:\n- {name: a, kind: transform, sql: SELECT 1}\n")
+    assert main(["run", "--plugins-only", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: {path}:1: duckdb.lock_configuration: cannot keep DuckDB from loading extensions with these "
+        'settings (Invalid Input Error: Cannot change configuration option "autoinstall_known_extensions" - the '
+        "configuration has been locked); leave lock_configuration to the sandbox"
+    ]
+    assert "Traceback" not in err

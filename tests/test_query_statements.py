@@ -100,6 +100,10 @@ def test_require_query_names_what_was_checked() -> None:
         "SELECT 1 AS x WHERE 1 IN (SELECT 1 FROM checkpoint())",
         "SELECT * FROM query('SELECT 1')",
         "FROM json_execute_serialized_sql(json_serialize_sql('SELECT 1'))",
+        "SELECT setval('s', 1000000) AS v",
+        "SELECT nextval('s') AS v",
+        "SELECT setseed(0.5) AS v",
+        "SELECT write_log('x') AS v",
     ],
 )
 def test_require_query_refuses_functions_that_change_settings(sql: str) -> None:

@@ -153,3 +153,18 @@ def test_sink_onto_the_runs_database_is_refused(
     assert main(["validate", str(path)]) == 2
     [line] = _errors(capsys)
     assert "this sink would replace the run's DuckDB database" in line
+
+
+def test_sink_onto_the_database_given_by_flag_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``run --database FILE`` with a sink writing FILE is refused at load, and the database keeps its tables."""
+    import duckdb
+
+    _data(tmp_path)
+    database = tmp_path / "keep.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute("CREATE TABLE precious AS SELECT 1 AS x")
+    path = _pipeline(tmp_path, _csv("t", "tap", "data/in.csv") + _csv("s", "sink", "keep.duckdb"))
+    assert main(["run", str(path), "--database", str(database)]) == 2
+    assert "this sink would replace the run's DuckDB database" in _errors(capsys)[0]
+    with duckdb.connect(str(database)) as con:
+        assert con.execute("SELECT * FROM precious").fetchall() == [(1,)]

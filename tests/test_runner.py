@@ -413,3 +413,25 @@ def test_insertion_order_is_off_unless_the_pipeline_turns_it_on(ductflow_run: Ru
         )
         seen.append(outcome.rows("SELECT v FROM s")[0][0])
     assert seen == [False, True]
+
+
+def test_a_table_set_aside_by_a_killed_run_comes_back(tmp_path: Path) -> None:
+    """A run killed after setting a stage's table aside leaves it as the stage's table for the next run's failure."""
+    import duckdb
+
+    from ductflow_core import api
+    from ductflow_core.models import Stages
+
+    database = tmp_path / "run.duckdb"
+    with duckdb.connect(str(database)) as con:  # what a kill -9 between the rename and the new table leaves
+        con.execute('CREATE TABLE "__ductflow_previous_x" AS SELECT 42 AS v')
+    failing = Stages.load("- {name: x, kind: transform, sql: SELECT error('boom') AS v}\n")
+    with pytest.raises(StageFailed):
+        api.run(failing, database=str(database))
+    with duckdb.connect(str(database)) as con:
+        assert con.execute("SELECT v FROM x").fetchall() == [(42,)]
+        assert con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall() == [("x",)]
+    api.run(Stages.load("- {name: x, kind: transform, sql: SELECT 7 AS v}\n"), database=str(database))
+    with duckdb.connect(str(database)) as con:
+        assert con.execute("SELECT v FROM x").fetchall() == [(7,)]
+        assert con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall() == [("x",)]

@@ -71,8 +71,16 @@ class Database:
         self._con = connection if connection is not None else connect(path, config)
         if not extensions:
             # Before the sandbox: it locks the configuration.
-            self._con.execute("SET autoinstall_known_extensions = false")
-            self._con.execute("SET autoload_known_extensions = false")
+            try:
+                self._con.execute("SET autoinstall_known_extensions = false")
+                self._con.execute("SET autoload_known_extensions = false")
+            except engine().Error as exc:
+                self._con.close()
+                raise PipelineError(
+                    f"cannot keep DuckDB from loading extensions with these settings ({first_line(exc)}); "
+                    "leave lock_configuration to the sandbox",
+                    key_path=("duckdb",),
+                ) from None
         if sandbox is not None:
             try:
                 self._lock_down(list(sandbox.duckdb_directories), list(sandbox.duckdb_paths))

@@ -39,11 +39,15 @@ FORBIDDEN_FUNCTIONS = frozenset(
         "force_checkpoint",
         "json_execute_serialized_sql",
         "query",
+        "nextval",
         "query_table",
         "register_external_resource",
         "register_external_resource_type",
         "remove_grammar_extension",
+        "setseed",
+        "setval",
         "truncate_duckdb_logs",
+        "write_log",
     }
 )
 

@@ -138,17 +138,23 @@ def _locator_key(pipeline: Stages, index: int, spec: CustomConnection) -> tuple[
 
 
 def resolve_pipeline(
-    pipeline: Stages, registry: Registry, names: set[str] | None = None, *, deps: Mapping[str, set[str]] | None = None
+    pipeline: Stages,
+    registry: Registry,
+    names: set[str] | None = None,
+    *,
+    deps: Mapping[str, set[str]] | None = None,
+    database: str | None = None,
 ) -> dict[str, Resolved]:
     """Resolve the connection of every stage (or of the ``names`` given) that has one.
 
-    Then :func:`check_resources` refuses a sink that would write what a tap reads.
+    Then :func:`check_resources` refuses a sink that would write what a tap reads, or the run's own files
+    (``database`` is the run's ``--database`` when one is given).
     """
     out: dict[str, Resolved] = {}
     for stage in pipeline.stages:
         if getattr(stage, "connection", None) is not None and (names is None or stage.name in names):
             out[stage.name] = resolve_connection(pipeline, stage, registry)
-    check_resources(pipeline, out, deps=deps)
+    check_resources(pipeline, out, deps=deps, database=database)
     return out
 
 
@@ -169,14 +175,19 @@ def _relation(sink: str, tap: str) -> str | None:
 
 
 def check_resources(
-    pipeline: Stages, resolved: dict[str, Resolved], *, deps: Mapping[str, set[str]] | None = None
+    pipeline: Stages,
+    resolved: dict[str, Resolved],
+    *,
+    deps: Mapping[str, set[str]] | None = None,
+    database: str | None = None,
 ) -> None:
     """Refuse a sink whose resource is a tap's resource, or a folder holding it, or inside it.
 
     The one rule that keeps a sink from overwriting or deleting a pipeline's own input, for every
     connection class alike (each says what it touches through ``Connection.resources``). A tap that
     waits for the sink (``after:``, directly or not) reads what the sink wrote, and is allowed. The run's own
-    files count as read by every stage: a sink never replaces the pipeline file or its ``database:``.
+    files count as read by every stage: a sink never replaces the pipeline file or its database (``database``,
+    the run's ``--database``, else the pipeline's ``database:``).
     Resources are compared as strings, ``/`` separating the parts: resolve paths before returning them.
     The message names the sink's param (or ``params``) line and the tap, never the resource itself,
     which may have come from the environment.
@@ -203,26 +214,32 @@ def check_resources(
                         f"this sink {how} stage {tap_name!r} reads ({where}); a sink never writes the input of its run"
                     )
                     raise pipeline.error(sink_name, key, message)
-    _check_run_files(pipeline, sinks)
+    _check_run_files(pipeline, sinks, database)
 
 
-def _run_files(pipeline: Stages) -> list[tuple[str, str]]:
-    """The files the run itself reads or keeps: the pipeline file and its ``database:`` (with DuckDB's WAL)."""
+def _run_files(pipeline: Stages, database: str | None) -> list[tuple[str, str]]:
+    """The files the run itself reads or keeps: the pipeline file and its database (with DuckDB's WAL).
+
+    ``database`` is the run's ``--database`` (relative to the working folder), else the pipeline's
+    ``database:`` counts (relative to the pipeline's folder), as the run opens them.
+    """
     files: list[tuple[str, str]] = []
     if pipeline.source != "<string>":
         source = Path(pipeline.source)
         source = source if source.is_absolute() else Path.cwd() / source
         files.append((os.path.realpath(source), "the pipeline file"))
-    database = pipeline.settings.database
-    if database and "\x00" not in database:
-        real = os.path.realpath(pipeline.base_dir / Path(database).expanduser())
+    path = Path(database) if database else None
+    if path is None and pipeline.settings.database:
+        path = pipeline.base_dir / pipeline.settings.database
+    if path is not None and "\x00" not in str(path):
+        real = os.path.realpath(path)
         files += [(real, "the run's DuckDB database"), (real + ".wal", "the run's DuckDB database")]
     return files
 
 
-def _check_run_files(pipeline: Stages, sinks: list[tuple[str, Resolved]]) -> None:
+def _check_run_files(pipeline: Stages, sinks: list[tuple[str, Resolved]], database: str | None) -> None:
     """Refuse a sink that would replace the pipeline file or the run's database, or a folder holding either."""
-    run_files = _run_files(pipeline)
+    run_files = _run_files(pipeline, database)
     for sink_name, sink in sinks:
         for written in sink.resources:
             for path, what in run_files:

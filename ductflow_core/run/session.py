@@ -74,7 +74,7 @@ async def open_run(
         if opening is None:
             opening = start_database(pipeline, database)
         stage_plan = StagePlan.of(pipeline)
-        resolved = api._resolve(pipeline, registry, names, deps=stage_plan.dependencies)
+        resolved = api._resolve(pipeline, registry, names, deps=stage_plan.dependencies, database=database)
         pm = pm or make_plugin_manager(registry=registry, plugins=plugins)
         output = output or Output(secrets=pipeline.secrets)
         # start_database leaves only a file not made yet unopened; it is made only for a pipeline

@@ -27,11 +27,17 @@ async def _run(stage: Stage, run: RunContext) -> StageResult:
         return await _run_kind(stage, run, facade, started)
     # Only a database file can hold this stage's table from an earlier run. It is set aside, not dropped,
     # so a stage that fails leaves the earlier run's table as it was.
+    aside = f"__ductflow_previous_{stage.name}"
     kind = await facade.relation_kind(stage.name)
+    left = await facade.relation_kind(aside)
+    if left is not None and kind is None:
+        # A run killed after setting the table aside and before its own was made: the earlier table comes back.
+        await _rename(facade, left, aside, stage.name)
+        kind, left = left, None
+    if left is not None:
+        await facade.drop(aside)  # a run killed after its own table was made: the earlier one is done with
     if kind is None:
         return await _run_kind(stage, run, facade, started)
-    aside = f"__ductflow_previous_{stage.name}"
-    await facade.drop(aside)  # left by a run that was killed
     await _rename(facade, kind, stage.name, aside)
     try:
         result = await _run_kind(stage, run, facade, started)
