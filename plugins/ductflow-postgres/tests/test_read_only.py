@@ -86,6 +86,7 @@ async def test_reads_still_run(db, victims, materialize):
         "WITH v AS (SELECT id FROM victim) SELECT * FROM v": 2,
         "VALUES (1), (2), (3), (4)": 4,
         "TABLE victim;": 2,
+        "SELECT id FROM victim; -- a note after the semicolon": 2,
         "SHOW TimeZone": 1,
     }
     for number, (query, rows) in enumerate(queries.items()):

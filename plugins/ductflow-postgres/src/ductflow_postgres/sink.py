@@ -164,7 +164,7 @@ def _write(
         if merge_key and sqlstate(exc) == "42P10":
             keys = ", ".join(merge_key)
             raise ConnectorError(f"mode: merge needs a primary key or unique index on ({keys}) in {table}") from None
-        if staged:
+        if staged and fast:  # only the fast writer set the savepoint (ADBC checked the casts before)
             cur.execute("ROLLBACK TO SAVEPOINT ductflow_insert")
             _check_casts(cur, table, stage, staged, existing)
         raise

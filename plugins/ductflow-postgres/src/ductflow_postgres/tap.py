@@ -59,7 +59,9 @@ def _open_reader(cur: Any, query: str, table: TableName | None, target: Target, 
 
     cur.adbc_statement.set_options(**{StatementOptions.BATCH_SIZE_HINT_BYTES.value: str(BATCH_BYTES)})
     typmods: dict[str, int] = {}
-    shipping = Shipping(query, unconstrained=unconstrained)
+    # A query's trailing ``;`` or ``-- comment`` would break the COPY (…) it is sent inside.
+    sent = query if table is not None else sql.without_trailing_semicolons(query)
+    shipping = Shipping(sent, unconstrained=unconstrained)
     if table is not None:
         try:
             columns, typmods = tap_columns(cur, table)
@@ -91,8 +93,8 @@ def check_read_query(query: str) -> None:
     """Refuse ``query`` unless it is lexically one statement of a kind that only reads.
 
     The server has the last word: the query is described through the extended protocol, which refuses several
-    statements, and runs in a READ ONLY transaction, which refuses any write (a ``WITH … DELETE``, a function that
-    inserts). This check names the problem before anything is sent, and keeps out statements a read-only
+    statements, and runs in a READ ONLY transaction, which refuses any write to a table or sequence (a
+    ``WITH … DELETE``, a function that inserts), though not a function's effects outside them. This check names the problem before anything is sent, and keeps out statements a read-only
     transaction still allows but that are not reads (``COPY … TO 'file'``, ``SET``, ``CALL`` of a procedure, …).
     """
     words = sql.statement_words(query)
