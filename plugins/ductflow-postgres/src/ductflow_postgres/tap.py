@@ -94,8 +94,9 @@ def check_read_query(query: str) -> None:
 
     The server has the last word: the query is described through the extended protocol, which refuses several
     statements, and runs in a READ ONLY transaction, which refuses any write to a table or sequence (a
-    ``WITH … DELETE``, a function that inserts), though not a function's effects outside them. This check names the problem before anything is sent, and keeps out statements a read-only
-    transaction still allows but that are not reads (``COPY … TO 'file'``, ``SET``, ``CALL`` of a procedure, …).
+    ``WITH … DELETE``, a function that inserts), though not a function's effects outside them. This check names
+    the problem before anything is sent, and keeps out statements a read-only transaction still allows but that
+    are not reads (``COPY … TO 'file'``, ``SET``, ``CALL`` of a procedure, …).
     """
     words = sql.statement_words(query)
     allowed = "SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN"
