@@ -133,3 +133,39 @@ async def test_cancelled_sink_leaves_no_temp_and_the_old_file(db, tmp_path: Path
         await task
     assert target.read_text() == "i\n1\n"
     assert siblings(tmp_path) == ["big.csv"]
+
+
+def test_a_folder_moved_aside_by_a_killed_swap_is_put_back_not_deleted(tmp_path: Path) -> None:
+    """A writer that dies between a partitioned swap's two renames loses nothing: the next clean-up restores it."""
+    import subprocess
+    import sys
+
+    from ductflow_files import atomic
+
+    target = tmp_path / "parts"
+    (target / atomic.MARKER).mkdir(parents=True)
+    (target / "k=1").mkdir()
+    (target / "k=1" / "data_0.csv").write_text("a\n1\n")
+    # The child dies (os._exit, as a kill -9 would) at put_folder's second rename: the old folder is aside.
+    child = f"""
+import os, pathlib
+from ductflow_files import atomic
+folder = pathlib.Path({str(tmp_path)!r})
+staged = atomic.Staging(folder)
+staged.temp.mkdir()
+renames = []
+real_rename = os.rename
+def rename(a, b):
+    renames.append(a)
+    if len(renames) == 2:
+        os._exit(9)
+    real_rename(a, b)
+atomic.os.rename = rename
+atomic.put_folder(staged.temp, folder / "parts", staged.aside)
+"""
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 9, done.stderr
+    assert not target.exists()
+    atomic.clean_stale(tmp_path)
+    assert (target / "k=1" / "data_0.csv").read_text() == "a\n1\n"
+    assert not (tmp_path / atomic.TEMP_FOLDER).exists()

@@ -191,7 +191,7 @@ def clean_legacy(target: Path) -> None:
 def _clean_token(area: Path, token: str) -> None:
     lock_path = area / (token + _LOCK)
     try:
-        fd = os.open(lock_path, os.O_WRONLY)
+        fd = os.open(lock_path, os.O_RDWR)
     except OSError:
         return
     try:
@@ -201,12 +201,31 @@ def _clean_token(area: Path, token: str) -> None:
             return  # a live writer holds it
         if not _lock_holds(fd, lock_path):
             return
+        _restore_aside(area, token, fd)
         for suffix in _OWNED:
             remove(area / (token + suffix))
         with contextlib.suppress(OSError):
             lock_path.unlink()
     finally:
         os.close(fd)
+
+
+def _restore_aside(area: Path, token: str, lock_fd: int) -> None:
+    """Put back a folder a killed write had moved aside before its own was in place (its target is missing).
+
+    :func:`put_folder` writes the target's name into the lock before the first rename, so the folder
+    cannot be mistaken for leftovers and deleted: until a later write succeeds, it is the last output.
+    """
+    aside = area / (token + ".old")
+    if not os.path.isdir(aside):
+        return
+    os.lseek(lock_fd, 0, os.SEEK_SET)
+    name = os.read(lock_fd, 4096).decode("utf-8", "surrogateescape")
+    if not name or "/" in name or name in (".", ".."):
+        return
+    target = area.parent / name
+    if not os.path.lexists(target):
+        os.rename(aside, target)
 
 
 def put_file(staged: Path, target: Path) -> None:
@@ -248,6 +267,9 @@ def put_folder(staged: Path, target: Path, aside: Path) -> None:
         return
     if found != "folder" or os.path.islink(target) or not (made_by_a_sink(target) or is_empty_folder(target)):
         raise Refused("it is now something other than a folder a sink made or an empty folder")
+    # Killed between the two renames, the old folder is all there is: the lock names where it belongs.
+    lock_path = aside.with_name(aside.name[: -len(".old")] + _LOCK)
+    lock_path.write_bytes(target.name.encode("utf-8", "surrogateescape"))
     os.rename(target, aside)
     try:
         os.rename(staged, target)
