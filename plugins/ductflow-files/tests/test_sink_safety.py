@@ -386,3 +386,18 @@ async def test_leftovers_of_the_old_temporary_names_are_removed_for_the_target_o
     await db.execute("CREATE TABLE t AS SELECT 1 AS a")
     await make(ParquetConnection, db, path=str(tmp_path / "x.parquet")).sink("t")
     assert siblings(tmp_path) == [".x.parquet.tmp-notours", ".y.parquet.tmp-1a2b3c4d", "x.parquet"]
+
+
+@pytest.mark.parametrize("glob", ["out", "out/**/*.parquet", "out/**"])
+async def test_taps_never_read_a_sinks_temporary_area(db, tmp_path: Path, glob: str) -> None:
+    """A folder or ``**`` tap skips ``.ductflow-tmp/``, where a partitioned swap keeps the old folder's real files."""
+    await db.execute("CREATE TABLE t AS SELECT i, i % 2 AS part FROM range(4) t(i)")
+    await make(ParquetConnection, db, path=str(tmp_path / "out" / "parts"), partition_by=["part"]).sink("t")
+    # What a swap in progress (or killed) holds: a whole earlier partitioned folder, real suffixes and all.
+    area = tmp_path / "out" / ".ductflow-tmp" / "0123456789abcdef.old"
+    (area / "part=9").mkdir(parents=True)
+    await db.execute(
+        f"COPY (SELECT 100 AS i) TO '{area / 'part=9' / 'data_0.parquet'}' (FORMAT parquet)"
+    )
+    await make(ParquetConnection, db, name="back", path=str(tmp_path / glob)).tap()
+    assert await rows(db, "SELECT i FROM back ORDER BY i") == [(0,), (1,), (2,), (3,)]

@@ -103,19 +103,29 @@ class FileConnection(Connection):
         rows = await self._db.fetchall(f"SELECT count(*) FROM glob({quote_literal(pattern)})")
         return bool(rows and rows[0][0])
 
-    async def _require_files(self) -> tuple[str, bool]:
-        """What to read, once the run's sandbox allowed it: the file, or the folder and every file matched."""
+    async def _require_files(self) -> tuple[str | list[str], bool]:
+        """What to read, once the run's sandbox allowed it: the file, or the folder and every file matched.
+
+        A sink's temporary area (``.ductflow-tmp/``) is never read: DuckDB's ``**`` descends into hidden
+        folders, and a partitioned swap in progress (or killed) keeps whole folders of real files there.
+        When a match lies in one, the files to read are given as a list without them.
+        """
         pattern, literal = self._read_target()
         if literal:
             self._db.check_path(pattern)
             found = os.path.isfile(pattern)
         else:
-            self._db.check_path(fixed_folder(Path(pattern)))
-            files = await self._db.fetchall(f"SELECT file FROM glob({quote_literal(pattern)})")
-            for (file,) in files:
+            fixed = fixed_folder(Path(pattern))
+            self._db.check_path(fixed)
+            matched = await self._db.fetchall(f"SELECT file FROM glob({quote_literal(pattern)})")
+            files = [str(file) for (file,) in matched]
+            kept = [file for file in files if not _in_temporary_area(fixed, file)]
+            for file in kept:
                 # A match may be a symlink leading out of the sandbox.
-                self._db.check_path(str(file))
-            found = bool(files)
+                self._db.check_path(file)
+            found = bool(kept)
+            if found and len(kept) < len(files):
+                return kept, literal
         if found:
             return pattern, literal
         where = "" if pattern == self.path else f" (looked for {pattern})"
@@ -169,7 +179,9 @@ class FileConnection(Connection):
     #: Options that add or reshape columns beyond what a reader detects; a view of a tap using one is not pinned.
     UNPINNABLE: ClassVar[frozenset[str]] = frozenset({"columns", "filename", "union_by_name"})
 
-    async def view_reader_options(self, pattern: str, literal: bool, options: dict[str, object]) -> dict[str, object]:
+    async def view_reader_options(
+        self, pattern: str | list[str], literal: bool, options: dict[str, object]
+    ) -> dict[str, object]:
         """The reader options a tap's VIEW is created with; formats whose reader guesses on each bind pin it here."""
         return options
 
@@ -353,6 +365,15 @@ class FileConnection(Connection):
                 raise ConnectorError(f"cannot read {self.path!r}: {first_line(exc)}") from exc
             return [Field(name=row[0], type=row[1], nullable=row[2] != "NO") for row in rows]
         return await super().show_schema()
+
+
+def _in_temporary_area(fixed: Path, file: str) -> bool:
+    """Whether ``file``, matched below the folder ``fixed``, lies inside a sink's temporary area."""
+    try:
+        parts = Path(file).relative_to(fixed).parts
+    except ValueError:
+        parts = Path(file).parts
+    return TEMP_FOLDER in parts[:-1]
 
 
 def sink_target_problem(params: Mapping[str, Any], base_dir: Path | None) -> tuple[str, str] | None:

@@ -80,7 +80,9 @@ class CsvConnection(FileConnection):
     filename: Annotated[bool | None, ReadOnly()] = None
     hive_partitioning: Annotated[bool | None, ReadOnly()] = None
 
-    async def view_reader_options(self, pattern: str, literal: bool, options: dict[str, object]) -> dict[str, object]:
+    async def view_reader_options(
+        self, pattern: str | list[str], literal: bool, options: dict[str, object]
+    ) -> dict[str, object]:
         """Options that fix what DuckDB's sniffer finds in the file now, so binding the view does not sniff again.
 
         Every stage stacked on a view binds it again, and ``read_csv`` sniffs the file on each bind (more for wide

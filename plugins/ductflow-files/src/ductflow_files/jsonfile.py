@@ -63,7 +63,9 @@ class JsonConnection(FileConnection):
     filename: Annotated[bool | None, ReadOnly()] = None
     hive_partitioning: Annotated[bool | None, ReadOnly()] = None
 
-    async def view_reader_options(self, pattern: str, literal: bool, options: dict[str, object]) -> dict[str, object]:
+    async def view_reader_options(
+        self, pattern: str | list[str], literal: bool, options: dict[str, object]
+    ) -> dict[str, object]:
         """The detected column types, pinned, so that stages built on the view do not sample the file again.
 
         ``read_json`` samples the file on every bind, which ``columns`` given skips and which grows with the

@@ -33,7 +33,7 @@ def sql_value(value: object) -> str:
     raise TypeError(f"cannot put a {type(value).__name__} into SQL")
 
 
-def reader_call(function: str, path: str, options: Mapping[str, object]) -> str:
+def reader_call(function: str, path: str | list[str], options: Mapping[str, object]) -> str:
     """A table-function call such as ``read_csv('a.csv', delim = ';')``; ``function`` and keys come from code."""
     args = [sql_value(path), *(f"{key} = {sql_value(value)}" for key, value in options.items())]
     return f"{function}({', '.join(args)})"
