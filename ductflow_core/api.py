@@ -143,7 +143,8 @@ def run_sandbox(pipeline: Stages) -> RunSandbox | None:
         )
         for index in range(len(entries))
     }
-    sandbox = resolve(pipeline.base_dir, settings.allowed_directories, settings.allowed_paths, where)
+    hidden = frozenset(place for place in where if ("sandbox", *place) in pipeline.secret_paths)
+    sandbox = resolve(pipeline.base_dir, settings.allowed_directories, settings.allowed_paths, where, hidden)
     try:
         escape = escaping_link(sandbox)
     except PipelineError as exc:

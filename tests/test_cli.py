@@ -237,3 +237,14 @@ def test_validate_parse_sql_reports_duckdb_syntax_errors(cli: Cli, tmp_path: Pat
     proc = cli("validate", "--parse-sql", "pipeline.yaml")
     assert proc.returncode == 2
     assert "stage 't': sql: Parser Error: syntax error" in proc.stderr
+
+
+def test_validate_print_keeps_params_set_to_false(cli: Cli, tmp_path: Path) -> None:
+    """``validate --print`` shows a param written as ``false``: leaving it out would suggest its ``true`` default."""
+    (tmp_path / "p.yaml").write_text(
+        "- {name: a, kind: transform, sql: SELECT 1 AS x}\n"
+        "- name: o\n  kind: sink\n  connection: {kind: csv, params: {path: o.csv, header: false, overwrite: false}}\n"
+    )
+    done = cli("validate", "--print", "p.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "      header: false\n      overwrite: false\n" in done.stdout

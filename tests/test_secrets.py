@@ -149,3 +149,16 @@ def test_requires_from_the_environment_is_never_printed(tmp_path: Path) -> None:
         check_requirements(pipeline)
     assert "xq" not in str(exc.value)
     assert str(exc.value) == "<string>:1: requires: missing *** (not installed); install with: ductflow install ***"
+
+
+def test_a_sandbox_entry_from_the_environment_is_not_shown_resolved(
+    cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """A ``sandbox:`` entry from ``${VAR}`` that leads out of the pipeline's folder is refused without its real path."""
+    (tmp_path / "s.yaml").write_text(
+        'sandbox: {allowed_directories: ["${D}"]}\nstages:\n- {name: a, kind: transform, sql: SELECT 1}\n'
+    )
+    done = cli("run", "s.yaml", env={"D": "../topsecretdir"})
+    assert done.returncode == 2
+    assert "topsecretdir" not in done.stderr
+    assert "sandbox.allowed_directories[0]: it resolves outside the pipeline's folder" in done.stderr

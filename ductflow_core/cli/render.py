@@ -30,10 +30,17 @@ def _mask_paths(data: Any, path: tuple[Any, ...], secret_paths: frozenset[tuple[
     return data
 
 
+def _unset(value: Any) -> bool:
+    """Whether ``value`` only repeats a default: nothing, empty, or the number 0 (``false`` is said, not implied)."""
+    if isinstance(value, bool):
+        return False
+    return value is None or value == [] or value == {} or value == 0
+
+
 def _prune(data: Any) -> Any:
     # Unset options would only be noise in the printout.
     if isinstance(data, dict):
-        return {("from" if k == "from_" else k): _prune(v) for k, v in data.items() if v not in (None, [], {}, 0)}
+        return {("from" if k == "from_" else k): _prune(v) for k, v in data.items() if not _unset(v)}
     if isinstance(data, list):
         return [_prune(v) for v in data]
     return data

@@ -69,10 +69,12 @@ def resolve(
     directories: Iterable[str],
     paths: Iterable[str],
     where: dict[tuple[str, int], str],
+    hidden: frozenset[tuple[str, int]] = frozenset(),
 ) -> RunSandbox:
     """Resolve ``sandbox:`` entries against ``base_dir``.
 
     :param where: ``(key, index) -> "file:line"`` of each entry, for messages.
+    :param hidden: the ``(key, index)`` of entries from ``${VAR}``: their real path is not shown either.
     :raises PipelineError: an entry written as a relative path whose real path leaves ``base_dir``.
     """
     base_real = real(base_dir)
@@ -84,8 +86,9 @@ def resolve(
             resolved = real(written)
             relative = not os.path.isabs(entry)
             if relative and not _inside(resolved, base_real):
+                said = "it resolves" if (key, index) in hidden else f"{entry!r} resolves to {resolved},"
                 raise PipelineError(
-                    f"{where.get((key, index), '?')}: sandbox.{key}[{index}]: {entry!r} resolves to {resolved}, "
+                    f"{where.get((key, index), '?')}: sandbox.{key}[{index}]: {said} "
                     "outside the pipeline's folder; write a path that leaves it as an absolute path"
                 )
             spelled[key].append(written)
