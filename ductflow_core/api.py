@@ -97,7 +97,7 @@ def database_path(pipeline: Stages, override: str | None = None) -> str | None:
 def open_database(pipeline: Stages, override: str | None = None, *, plugins_only: bool = False) -> Database:
     """Open the run's DuckDB database with the pipeline's settings and sandbox.
 
-    The sandbox is resolved by real paths (see :mod:`.sandbox`) and its folders are searched for
+    The sandbox is resolved by real paths (see :mod:`ductflow_core.pipeline.sandbox`) and its folders are searched for
     symlinks leading outside it before the database opens.
 
     :param plugins_only: the run uses installed plugins only: its SQL may not install or load DuckDB

@@ -90,7 +90,7 @@ async def _run_kind(stage: Stage, run: RunContext, facade: StageDatabase, starte
 
 
 async def _transform(stage: TransformStage, run: RunContext, facade: StageDatabase) -> int | None:
-    # The SQL was parsed as one query before the run started (api.arun -> transforms.check_transforms).
+    # The SQL was parsed as one query before the run started (run.session.open_run -> duck.transforms.check_transforms).
     as_view = not run.materialized(stage)
     if as_view:
         await facade.execute(f"CREATE VIEW {quote_ident(stage.name)} AS {stage.sql}")

@@ -94,3 +94,15 @@ async def test_reads_still_run(db, victims, materialize):
         await conn.tap(query)
         assert await (await db.sql(f"SELECT count(*) FROM r{number}")).fetchall() == [(rows,)], query
     _victim_intact(victims)
+
+
+def test_validate_refuses_a_query_param_the_tap_would_refuse(tmp_path) -> None:
+    """A tap's ``query`` param of two statements is refused by ``validate`` at its line, before anything connects."""
+    from ductflow_core.cli.main import main
+
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "- name: t\n  kind: tap\n  connection:\n    kind: postgres\n    params:\n"
+        "      dsn: postgresql://nobody@127.0.0.1:1/db\n      query: 'DELETE FROM w RETURNING *; SELECT 1'\n"
+    )
+    assert main(["validate", str(path)]) == 2

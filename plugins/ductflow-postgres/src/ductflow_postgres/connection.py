@@ -1,10 +1,11 @@
 """The ``postgres`` connection: taps, sinks and statements against a PostgreSQL server."""
 
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import attrs
 from ductflow_core.connection import Connection
-from ductflow_core.errors import ConnectorError
+from ductflow_core.errors import ConnectorError, ParamError
 from ductflow_core.models import Field
 from ductflow_core.sql import StageDatabase
 
@@ -12,7 +13,7 @@ from .client import Target, connect, make_target, table_columns
 from .errors import connector_error
 from .names import TableName, parse_table_name, quote_literal
 from .sink import sink_from_duckdb
-from .tap import tap_as_stream, tap_into_duckdb
+from .tap import check_read_query, tap_as_stream, tap_into_duckdb
 from .types import DEFAULT_UNCONSTRAINED, unconstrained_numeric
 
 Mode = Literal["append", "replace", "merge", "create"]
@@ -42,6 +43,16 @@ class PostgresConnection(Connection):
     #: DuckDB type a tap gives numerics declared without a precision DuckDB's DECIMAL holds: DOUBLE, VARCHAR or
     #: DECIMAL(p,s).
     unconstrained_numeric: str = DEFAULT_UNCONSTRAINED
+
+    @classmethod
+    def check_stage(cls, params: dict[str, Any], *, role: str, base_dir: Path) -> None:
+        """Refuse at load a tap ``query`` param that the tap would refuse: not one read-only statement."""
+        query = params.get("query")
+        if role == "tap" and isinstance(query, str):
+            try:
+                check_read_query(query)
+            except ConnectorError as exc:
+                raise ParamError("query", str(exc)) from None
 
     def init(self) -> None:
         """Check the params that only make sense together, before anything connects."""
