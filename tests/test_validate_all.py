@@ -161,3 +161,26 @@ def test_misspelt_top_keys_explain_a_missing_stages_list(
         "error: p.yaml:1: stagse: unknown key 'stagse' (did you mean 'stages'?)",
         "error: p.yaml:2: databse: unknown key 'databse' (did you mean 'database'?)",
     ]
+
+
+REFERENCES = """\
+- {name: a, kind: transform, sql: SELECT 1 AS x}
+- {name: b, kind: transform, sql: SELECT 2 AS x, after: [nosuch]}
+- {name: a, kind: transform, sql: SELECT 3 AS x}
+- {name: c, kind: transform, sql: SELECT 4 AS x, from: ghost}
+"""
+
+
+def test_validate_reports_every_bad_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A duplicate name and an ``after`` and a ``from`` naming nothing, in three stages, give three lines."""
+    code, errors = _errors(["validate"], tmp_path, REFERENCES, monkeypatch, capsys)
+    assert code == ExitCode.INVALID
+    assert errors == [
+        "error: p.yaml:2: stage 'b': after[0]: no stage is called 'nosuch'",
+        "error: p.yaml:3: stage 'a': name: duplicate stage name 'a'; the first is at p.yaml:1",
+        "error: p.yaml:4: stage 'c': from: no stage is called 'ghost'",
+    ]
+    code, errors = _errors(["run"], tmp_path, REFERENCES, monkeypatch, capsys)
+    assert (code, len(errors)) == (ExitCode.INVALID, 1)

@@ -51,11 +51,12 @@ class Database:
         sandbox: RunSandbox | None = None,
         extensions: bool = True,
     ) -> None:
-        """Open ``path`` with ``config``, or adopt ``connection``: one opened from them already (see :mod:`ductflow_core.duck.open`).
+        """Open ``path`` with ``config``, or adopt ``connection``: one opened from them already.
 
-        ``sandbox`` (see :mod:`ductflow_core.pipeline.sandbox`) or ``allowed_directories``/``allowed_paths`` lock the database's
-        file access down to those folders and files. ``extensions=False`` stops SQL from installing or
-        loading DuckDB extensions on its own (DuckDB does for a function or URL it knows one provides).
+        (See :mod:`ductflow_core.duck.open`.) ``sandbox`` (see :mod:`ductflow_core.pipeline.sandbox`) or
+        ``allowed_directories``/``allowed_paths`` lock the database's file access down to those folders and
+        files. ``extensions=False`` stops SQL from installing or loading DuckDB extensions on its own (DuckDB
+        does for a function or URL it knows one provides).
         """
         self.path = path
         if sandbox is None and (allowed_directories is not None or allowed_paths is not None):

@@ -169,7 +169,10 @@ def load_pipeline(path_or_text: str | Path, *, env: Mapping[str, str] | None = N
     )
     from ductflow_core.pipeline.plan import check_references
 
-    check_references(pipeline, lambda path, msg: ctx.error(path, msg))
+    # Each stage's first bad reference is reported; with limit 1 that is the first of all, raised at once.
+    check_references(pipeline, ctx.error, lambda exc, path: found.add(exc, _area(path)))
+    if found.errors:
+        raise found.result()
     return pipeline
 
 

@@ -200,8 +200,25 @@ def materialization(
     return tables
 
 
-def check_references(pipeline: Stages, error: ErrorFactory) -> None:
-    """Raise for a duplicate name, a ``from``/``after`` naming nothing or no table, a sink with no input, a cycle."""
+def check_references(
+    pipeline: Stages, error: ErrorFactory, report: Callable[[PipelineError, tuple[Any, ...]], None] | None = None
+) -> None:
+    """Refuse a duplicate name, a ``from``/``after`` naming nothing or no table, a sink with no input, a cycle.
+
+    Without ``report`` the first problem is raised. With it, each stage's first problem is handed to
+    ``report`` (the error and its key path) and the stages after it are checked too; the cycle check,
+    which needs every reference sound, runs only when none was found.
+    """
+    failed = False
+
+    def fail(path: tuple[Any, ...], message: str) -> None:
+        nonlocal failed
+        problem = error(path, message)
+        if report is None:
+            raise problem
+        failed = True
+        report(problem, path)
+
     seen: dict[str, int] = {}
     for i, stage in enumerate(pipeline.stages):
         # DuckDB table names ignore ASCII case: `orders` and `Orders` would be one table.
@@ -210,35 +227,39 @@ def check_references(pipeline: Stages, error: ErrorFactory) -> None:
             other = pipeline.stages[seen[key]].name
             first = pipeline.lines.get(("stages", seen[key], "name"))
             same = "" if other == stage.name else f" (DuckDB's table names ignore case: it clashes with {other!r})"
-            raise error(
-                ("stages", i, "name"),
-                f"duplicate stage name {stage.name!r}{same}; the first is at {pipeline.source}:{first}",
-            )
+            message = f"duplicate stage name {stage.name!r}{same}; the first is at {pipeline.source}:{first}"
+            fail(("stages", i, "name"), message)
+            continue
         seen[key] = i
     by_name = {s.name: s for s in pipeline.stages}
     for i, stage in enumerate(pipeline.stages):
-        source = getattr(stage, "from_", None)
-        if source is not None:
-            _check_input(pipeline, by_name, stage, i, source, error)
-        elif isinstance(stage, SinkStage) and _previous_table(pipeline.stages, i) is None:
-            raise error(("stages", i), "a sink needs an input: no tap or transform comes before it (or set 'from')")
-        for j, name in enumerate(stage.after):
-            if name not in by_name:
-                raise error(("stages", i, "after", j), _no_stage(name, by_name))
-            if name == stage.name:
-                raise error(("stages", i, "after", j), "a stage cannot wait for itself")
-    order(pipeline, error)
+        found = _reference_problem(pipeline, by_name, stage, i)
+        if found is not None:
+            fail(*found)
+    if not failed:
+        order(pipeline, error)
 
 
-def _check_input(
-    pipeline: Stages, by_name: dict[str, Stage], stage: Stage, i: int, source: str, error: ErrorFactory
-) -> None:
-    if source not in by_name:
-        raise error(("stages", i, "from"), _no_stage(source, by_name))
-    if not by_name[source].produces_table:
-        raise error(("stages", i, "from"), f"stage {source!r} is a {by_name[source].kind} stage and makes no table")
-    if source == stage.name:
-        raise error(("stages", i, "from"), "a stage cannot read its own output")
+def _reference_problem(
+    pipeline: Stages, by_name: dict[str, Stage], stage: Stage, i: int
+) -> tuple[tuple[Any, ...], str] | None:
+    """The first problem of one stage's ``from``, input and ``after``, as ``(key path, message)``."""
+    source = getattr(stage, "from_", None)
+    if source is not None:
+        if source not in by_name:
+            return ("stages", i, "from"), _no_stage(source, by_name)
+        if not by_name[source].produces_table:
+            return ("stages", i, "from"), f"stage {source!r} is a {by_name[source].kind} stage and makes no table"
+        if source == stage.name:
+            return ("stages", i, "from"), "a stage cannot read its own output"
+    elif isinstance(stage, SinkStage) and _previous_table(pipeline.stages, i) is None:
+        return ("stages", i), "a sink needs an input: no tap or transform comes before it (or set 'from')"
+    for j, name in enumerate(stage.after):
+        if name not in by_name:
+            return ("stages", i, "after", j), _no_stage(name, by_name)
+        if name == stage.name:
+            return ("stages", i, "after", j), "a stage cannot wait for itself"
+    return None
 
 
 def _no_stage(name: str, by_name: dict[str, Stage]) -> str:

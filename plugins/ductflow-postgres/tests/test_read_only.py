@@ -96,17 +96,19 @@ async def test_reads_still_run(db, victims, materialize):
     _victim_intact(victims)
 
 
-def test_validate_refuses_a_query_param_the_tap_would_refuse(tmp_path, capsys) -> None:
+def test_validate_refuses_a_query_param_the_tap_would_refuse(tmp_path) -> None:
     """A tap's ``query`` param of two statements is refused by ``validate`` at its line, before anything connects."""
-    from ductflow_core.cli.main import main
+    from ductflow_core import api
+    from ductflow_core.errors import PipelineError
 
     path = tmp_path / "p.yaml"
     path.write_text(
         "- name: t\n  kind: tap\n  connection:\n    kind: postgres\n    params:\n"
         "      dsn: postgresql://nobody@127.0.0.1:1/db\n      query: 'DELETE FROM w RETURNING *; SELECT 1'\n"
     )
-    assert main(["validate", str(path)]) == 2
-    assert capsys.readouterr().err == (
-        f"error: {path}:7: stage 't': connection.params.query: a postgres tap's query must be one read-only "
-        "statement (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN); found 2: DELETE, SELECT\n"
+    with pytest.raises(PipelineError) as exc:
+        api.validate(api.load(path))
+    assert str(exc.value) == (
+        f"{path}:7: stage 't': connection.params.query: a postgres tap's query must be one read-only "
+        "statement (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN); found 2: DELETE, SELECT"
     )
