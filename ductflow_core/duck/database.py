@@ -72,30 +72,35 @@ class Database:
         self._con = connection if connection is not None else connect(path, config)
         if not extensions:
             # Before the sandbox: it locks the configuration.
-            try:
-                self._con.execute("SET autoinstall_known_extensions = false")
-                self._con.execute("SET autoload_known_extensions = false")
-            except engine().Error as exc:
-                self._con.close()
-                raise PipelineError(
-                    f"cannot keep DuckDB from loading extensions with these settings ({first_line(exc)}); "
-                    "leave lock_configuration to the sandbox",
-                    key_path=("duckdb",),
-                ) from None
+            self._configure(
+                self._keep_extensions_out,
+                "cannot keep DuckDB from loading extensions with these settings ({}); "
+                "leave lock_configuration to the sandbox",
+                "duckdb",
+            )
         if sandbox is not None:
-            try:
-                self._lock_down(list(sandbox.duckdb_directories), list(sandbox.duckdb_paths))
-            except engine().Error as exc:
-                self._con.close()
-                # duckdb: settings that shut external access or the configuration before the sandbox is set.
-                raise PipelineError(
-                    f"cannot be applied with these duckdb: settings ({first_line(exc)}); "
-                    "leave enable_external_access and lock_configuration to the sandbox",
-                    key_path=("sandbox",),
-                ) from None
+            # duckdb: settings that shut external access or the configuration before the sandbox is set.
+            self._configure(
+                lambda: self._lock_down(list(sandbox.duckdb_directories), list(sandbox.duckdb_paths)),
+                "cannot be applied with these duckdb: settings ({}); "
+                "leave enable_external_access and lock_configuration to the sandbox",
+                "sandbox",
+            )
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ductflow-db")
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._guard = threading.Lock()
+
+    def _configure(self, apply: Callable[[], None], message: str, key: str) -> None:
+        """Run ``apply``; when the pipeline's own settings make DuckDB refuse it, close and blame ``key``."""
+        try:
+            apply()
+        except engine().Error as exc:
+            self._con.close()
+            raise PipelineError(message.format(first_line(exc)), key_path=(key,)) from None
+
+    def _keep_extensions_out(self) -> None:
+        self._con.execute("SET autoinstall_known_extensions = false")
+        self._con.execute("SET autoload_known_extensions = false")
 
     def _lock_down(self, directories: list[str], paths: list[str]) -> None:
         # Order matters: the lists can only be set while external access is still on,
