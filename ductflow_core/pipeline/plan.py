@@ -26,17 +26,8 @@ ErrorFactory = Callable[[tuple[Any, ...], str], PipelineError]
 Deps = Mapping[str, set[str]]
 
 
-def name_key(name: str) -> str:
-    """The form under which DuckDB takes two identifiers for the same: ASCII letters folded, nothing else.
-
-    DuckDB compares names case-insensitively for A-Z only: ``Orders`` is ``orders``, but ``Ä`` and ``ä``,
-    ``straße`` and ``STRASSE``, ``I`` and ``ı``, ``K`` and the Kelvin sign are different tables, and no
-    Unicode normalization applies (``é`` and ``e`` + combining accent differ too).
-    """
-    return name.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+#: DuckDB's rule for when two names are one table (ASCII case folded only); see :func:`sqlscan.name_key`.
+name_key = sqlscan.name_key
 
 
 def _previous_table(stages: list[Stage], index: int) -> str | None:

@@ -212,7 +212,13 @@ def _lexemes(sql: str) -> list[tuple[str, str]]:
     return out
 
 
-def _fold(name: str) -> str:
+def name_key(name: str) -> str:
+    """The form under which DuckDB takes two identifiers for the same: ASCII letters folded, nothing else.
+
+    DuckDB compares names case-insensitively for A-Z only: ``Orders`` is ``orders``, but ``Ä`` and ``ä``,
+    ``straße`` and ``STRASSE``, ``I`` and ``ı``, ``K`` and the Kelvin sign are different tables, and no
+    Unicode normalization applies (``é`` and ``e`` + combining accent differ too).
+    """
     return name.translate(_ASCII_LOWER)
 
 
@@ -278,7 +284,7 @@ def table_refs(sql: str) -> frozenset[TableRef]:
             after = lex[i + 1] if i + 1 < len(lex) else ("punct", "")
             if after != ("punct", "("):  # a table function's name is no table
                 ref = ("", "", "", *parts)[-3:]
-                if not (len(parts) == 1 and _fold(parts[0]) in frame.shadow):
+                if not (len(parts) == 1 and name_key(parts[0]) in frame.shadow):
                     found.add((ref[0], ref[1], ref[2]))
             frame.expect = False
             pending_pivot = False
@@ -327,13 +333,13 @@ def _cte_step(frame: _Frame, kind: str, text: str, upper: str, stack: list[_Fram
         if opening:
             # A CTE sees those before it, and itself only in WITH RECURSIVE.
             names = frame.cte_names if frame.recursive else frame.cte_names[:-1]
-            stack.append(_Frame(frame.shadow | {_fold(n) for n in names}))
+            stack.append(_Frame(frame.shadow | {name_key(n) for n in names}))
             frame.cte = "in_body"
             return True
     elif state == "after_body":
         if kind == "punct" and text == ",":
             frame.cte = "name"
             return True
-        frame.shadow = frame.shadow | {_fold(n) for n in frame.cte_names}
+        frame.shadow = frame.shadow | {name_key(n) for n in frame.cte_names}
     frame.cte = None
     return False

@@ -86,7 +86,7 @@ class FileConnection(Connection):
     @property
     def location(self) -> Path:
         """The absolute path or pattern that ``path`` stands for."""
-        return resolve(self.path, getattr(self, "base_dir", None))
+        return resolve(self.path, self.base_dir)
 
     def _read_target(self) -> tuple[str, bool]:
         """What DuckDB should read for ``path``, and whether that is a single, literal file."""
@@ -238,7 +238,7 @@ class FileConnection(Connection):
         duck = engine()
 
         self._check_role("sink")
-        problem = sink_target_problem(self.params, getattr(self, "base_dir", None))
+        problem = sink_target_problem(self.params, self.base_dir)
         if problem is not None:
             raise ConnectorError(problem[1])
         target = real_target(self.location)
@@ -296,7 +296,7 @@ class FileConnection(Connection):
                 raise ConnectorError(f"folder {self.path!r} holds no {self.FORMAT} files{looked}")
             return
         if role == "sink":
-            problem = sink_target_problem(self.params, getattr(self, "base_dir", None))
+            problem = sink_target_problem(self.params, self.base_dir)
             if problem is not None:
                 raise ConnectorError(problem[1])
             folder = real_target(self.location).parent

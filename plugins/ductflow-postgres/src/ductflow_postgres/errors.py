@@ -27,7 +27,7 @@ _NOISE = [
 ]
 _QUERY_ECHO = re.compile(r"^Failed to execute query '.*?': ", re.S)
 # What follows the cause and is never the user's: Arrow's Python traceback, the driver's echo of the query.
-_TAILS = re.compile(r"(?:\.\s*Detail: Python exception:|\s*Query was:|\s*Detail: Python exception:).*", re.S)
+_TAILS = re.compile(r"(?:\.?\s*Detail: Python exception:|\s*Query was:).*", re.S)
 # Names of the plugin's own temporary DuckDB objects, quoted, as DuckDB spells them in its messages.
 _INTERNAL_NAME = re.compile(r"\s*(?:'|\")?__ductflow_\w+(?:'|\")?")
 # pgpq's wording for a value its encoder refuses, e.g. a date outside PostgreSQL's range.
